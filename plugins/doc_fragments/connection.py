@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: milvusops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Options every milvusops.cluster module shares: which release, and how to reach its cluster.
+    DOCUMENTATION = r"""
+options:
+  release:
+    description:
+      - Name of the Helm release of Milvus.
+    type: str
+    required: true
+  namespace:
+    description:
+      - Namespace of the Helm release.
+    type: str
+    required: true
+  kubeconfig:
+    description:
+      - Path to a kubeconfig file.
+      - Without it (and without O(host)) the default kubeconfig (E(KUBECONFIG) or C(~/.kube/config)) is used,
+        and inside a pod the in-cluster service account.
+      - Can also be set with the E(K8S_AUTH_KUBECONFIG) environment variable.
+    type: path
+  context:
+    description:
+      - The kubeconfig context to use. The current context when omitted.
+      - Can also be set with the E(K8S_AUTH_CONTEXT) environment variable.
+    type: str
+  host:
+    description:
+      - URL of the Kubernetes API server, overriding the kubeconfig's.
+      - Can also be set with the E(K8S_AUTH_HOST) environment variable.
+    type: str
+  api_key:
+    description:
+      - Bearer token for the API server.
+      - Never logged, never put on the helm command line (helm receives it through its environment).
+      - Can also be set with the E(K8S_AUTH_API_KEY) environment variable.
+    type: str
+  ca_cert:
+    description:
+      - Path to a CA certificate bundle to verify the API server with.
+      - Can also be set with the E(K8S_AUTH_SSL_CA_CERT) environment variable.
+    type: path
+    aliases: [ssl_ca_cert]
+  validate_certs:
+    description:
+      - Whether to verify the API server's TLS certificate.
+      - Can also be set with the E(K8S_AUTH_VERIFY_SSL) environment variable.
+    type: bool
+    default: true
+    aliases: [verify_ssl]
+  helm_binary:
+    description:
+      - Path or name of the helm binary. Helm 3.14.0 or newer is required.
+    type: path
+    default: helm
+  cluster_name:
+    description:
+      - A name for this cluster in messages and reports, for example the inventory host name.
+      - Defaults to the context, else the API host, else C(current-context).
+    type: str
+requirements:
+  - kubernetes >= 24.2.0 (Python)
+  - packaging (Python)
+  - helm >= 3.14.0 (binary)
+notes:
+  - Modules run where the cluster API is reachable, usually the controller (C(ansible_connection=local)).
+"""

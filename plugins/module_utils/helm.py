@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: milvusops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The helm CLI edge: every helm call of the collection goes through here, as an argument list."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+
+# Our revisions carry this prefix in their description, so a later run can recognise its own hops.
+DESCRIPTION_PREFIX = "milvusops.cluster:"
+
+_NOT_FOUND = re.compile(r"release: not found|has no deployed releases", re.IGNORECASE)
+_UNREACHABLE = re.compile(r"Kubernetes cluster unreachable|connection refused|no such host|i/o timeout",
+                          re.IGNORECASE)
+
+
+class HelmError(Exception):
+    """A helm command failed; carries the command (already redacted) and helm's own words."""
+
+    def __init__(self, message, command=None, rc=None, stderr=None):
+        super(HelmError, self).__init__(message)
+        self.command = command or []
+        self.rc = rc
+        self.stderr = (stderr or "").strip()
+
+    @property
+    def unreachable(self):
+        return bool(_UNREACHABLE.search(self.stderr))
+
+
+class ReleaseNotFound(HelmError):
+    pass
+
+
+def chart_arguments(chart_ref, repo_url=None):
+    """Positional chart plus the flags that locate it.
+
+    A plain chart name is fetched with ``--repo`` instead of ``helm repo add``: parallel forks would
+    otherwise race on the shared repositories.yaml, and a user's own repo list stays untouched.
+    Paths and oci:// references are passed as they are (air-gapped mirrors).
+    """
+    if repo_url and not _is_path_or_oci(chart_ref):
+        return [chart_ref, "--repo", repo_url]
+    return [chart_ref]
+
+
+def _is_path_or_oci(chart_ref):
+    return chart_ref.startswith(("oci://", "/", "./", "../", "~")) or chart_ref.endswith(".tgz")
+
+
+def upgrade_arguments(release, namespace, chart_ref, version, values_file, repo_url=None,
+                      timeout=None, description=None, dry_run=False):
+    """The one helm upgrade this collection runs (also rendered server-side for the plan).
+
+    Deliberately absent: --install (we never create a release), --atomic/--wait (readiness and
+    rollback policy are ours), --reuse-values/--reset-values (either silently disables
+    --reset-then-reuse-values).
+    """
+    args = ["upgrade", release] + chart_arguments(chart_ref, repo_url) + [
+        "--namespace", namespace,
+        "--version", version,
+        "--reset-then-reuse-values",
+        "--values", values_file,
+    ]
+    if timeout:
+        args += ["--timeout", timeout]
+    if description:
+        args += ["--description", description]
+    if dry_run:
+        args += ["--dry-run=server", "--output", "json"]
+    return args
+
+
+class Helm(object):
+    """Runs helm with an argument list and an environment that names the cluster."""
+
+    def __init__(self, run_command, binary="helm", environment=None):
+        # run_command(args, environ_update=dict) -> (rc, stdout, stderr), e.g. AnsibleModule.run_command
+        self._run_command = run_command
+        self.binary = binary
+        self.environment = dict(environment or {})
+
+    def run(self, args):
+        command = [self.binary] + list(args)
+        rc, out, err = self._run_command(command, environ_update=self.environment)
+        if rc != 0:
+            message = "helm %s failed (rc=%s): %s" % (args[0], rc, (err or out).strip())
+            cls = ReleaseNotFound if _NOT_FOUND.search(err or "") else HelmError
+            raise cls(message, command=command, rc=rc, stderr=err)
+        return out
+
+    def run_json(self, args):
+        out = self.run(list(args) + ["--output", "json"])
+        try:
+            return json.loads(out) if out.strip() else None
+        except ValueError:
+            raise HelmError("helm %s printed something that is not JSON: %s" % (args[0], out[:200]))
+
+    def version(self):
+        """Client version without the leading v, e.g. '3.17.3'."""
+        return self.run(["version", "--template", "{{.Version}}"]).strip().lstrip("v")
+
+    def history(self, release, namespace, max_revisions=20):
+        """Revisions oldest first, or None when the release does not exist."""
+        try:
+            return self.run_json(["history", release, "--namespace", namespace,
+                                  "--max", str(max_revisions)]) or []
+        except ReleaseNotFound:
+            return None
+
+    def get_values(self, release, namespace, all_values=False, revision=None):
+        args = ["get", "values", release, "--namespace", namespace]
+        if all_values:
+            args.append("--all")
+        if revision:
+            args += ["--revision", str(revision)]
+        return self.run_json(args) or {}
+
+    def get_manifest(self, release, namespace, revision=None):
+        args = ["get", "manifest", release, "--namespace", namespace]
+        if revision:
+            args += ["--revision", str(revision)]
+        return self.run(args)
+
+    def upgrade(self, *args, **kwargs):
+        """Run upgrade_arguments(...); returns the parsed JSON release for a dry run, else stdout."""
+        argv = upgrade_arguments(*args, **kwargs)
+        if kwargs.get("dry_run"):
+            out = self.run(argv)
+            try:
+                return json.loads(out)
+            except ValueError:
+                raise HelmError("helm upgrade --dry-run=server printed no JSON release: %s" % out[:300])
+        return self.run(argv)

@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright: milvusops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Kubernetes API edge: client construction from the shared options, reads, watches, proxy GETs.
+
+Objects come back as the API's own JSON (camelCase dicts), which is what the pure planner and
+readiness logic consume; we skip the client's model classes on purpose (faster, and one shape).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+try:
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.client.rest import ApiException
+    from kubernetes.config.config_exception import ConfigException
+    from urllib3.util.retry import Retry
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError as exc:  # the module reports it with missing_required_lib
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = exc
+    ApiException = ConfigException = Exception
+
+# Reads are retried on transient server errors; writes are not retried blindly.
+READ_RETRIES = dict(total=6, backoff_factor=0.3, status_forcelist=(429, 500, 502, 503, 504),
+                    allowed_methods=frozenset(["GET"]), raise_on_status=False)
+
+
+class KubeError(Exception):
+    """A Kubernetes API call or the client configuration failed; the message says what to do."""
+
+
+def _configuration(params):
+    """A client Configuration from kubeconfig/context/host/api_key/ca_cert/validate_certs or in-cluster."""
+    configuration = k8s_client.Configuration()
+    kubeconfig = params.get("kubeconfig")
+    context = params.get("context")
+    if kubeconfig and not os.path.isfile(kubeconfig):
+        raise KubeError("kubeconfig %s does not exist or is not a file: pass an existing file in "
+                        "milvus_kubeconfig (or K8S_AUTH_KUBECONFIG)" % kubeconfig)
+    default_kubeconfig = os.path.expanduser(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0])
+    use_kubeconfig = kubeconfig or context or not params.get("host")
+    if use_kubeconfig and (kubeconfig or context or os.path.exists(default_kubeconfig)):
+        try:
+            k8s_config.load_kube_config(config_file=kubeconfig, context=context,
+                                        client_configuration=configuration, persist_config=False)
+        except ConfigException as exc:
+            raise KubeError("cannot use kubeconfig %s context %s: %s" % (
+                kubeconfig or default_kubeconfig, context or "(current)", exc))
+        except (IOError, OSError, ValueError) as exc:
+            raise KubeError("cannot read kubeconfig %s: %s" % (kubeconfig or default_kubeconfig, exc))
+    elif not params.get("host"):
+        try:
+            k8s_config.load_incluster_config(client_configuration=configuration)
+        except ConfigException as exc:
+            raise KubeError("no kubeconfig found (%s) and not running inside a pod (%s): set "
+                            "milvus_kubeconfig/milvus_kube_context or host and api_key"
+                            % (default_kubeconfig, exc))
+    if params.get("host"):
+        configuration.host = params["host"]
+    if params.get("api_key"):
+        configuration.api_key = {"authorization": "Bearer " + params["api_key"]}
+    if params.get("ca_cert"):
+        configuration.ssl_ca_cert = params["ca_cert"]
+    if params.get("validate_certs") is False:
+        configuration.verify_ssl = False
+    configuration.retries = Retry(**READ_RETRIES)
+    return configuration
+
+
+def _reason(exc):
+    """The Status message of an ApiException, or its text."""
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            return json.loads(body).get("message") or body
+        except (TypeError, ValueError):
+            return body
+    return str(exc)
+
+
+class Kube(object):
+    """Thin reads over the Kubernetes API returning JSON dicts."""
+
+    def __init__(self, params):
+        if not HAS_KUBERNETES:
+            raise KubeError("the kubernetes Python library is required: %s" % KUBERNETES_IMPORT_ERROR)
+        self.configuration = _configuration(params)
+        self.api_client = k8s_client.ApiClient(self.configuration)
+        self.core = k8s_client.CoreV1Api(self.api_client)
+        self.apps = k8s_client.AppsV1Api(self.api_client)
+        self.coordination = k8s_client.CoordinationV1Api(self.api_client)
+
+    # -- low level --------------------------------------------------------------------------
+
+    def _call(self, method, *args, **kwargs):
+        """Call a client method for raw JSON; None on 404."""
+        kwargs["_preload_content"] = False
+        try:
+            response = method(*args, **kwargs)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise KubeError("Kubernetes API %s failed with %s: %s" % (
+                method.__name__, exc.status, _reason(exc)))
+        except Exception as exc:  # urllib3 connection errors, TLS errors, timeouts
+            raise KubeError("cannot reach the Kubernetes API at %s: %s" % (self.configuration.host, exc))
+        data = response.data
+        return json.loads(data) if data else {}
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def server_version(self):
+        """gitVersion without the leading v, e.g. '1.31.0' or '1.29.3-eks-adc7111'."""
+        info = self._call(k8s_client.VersionApi(self.api_client).get_code)
+        return (info or {}).get("gitVersion", "").lstrip("v")
+
+    def namespace_exists(self, namespace):
+        return self._call(self.core.read_namespace, namespace) is not None
+
+    def list(self, kind, namespace, label_selector=None):
+        """(items, resourceVersion) of a namespaced list; kind in LISTERS."""
+        method = getattr(self._api_for(kind), "list_namespaced_" + LISTERS[kind])
+        result = self._call(method, namespace, label_selector=label_selector or "") or {}
+        return result.get("items", []), result.get("metadata", {}).get("resourceVersion")
+
+    def read(self, kind, namespace, name):
+        method = getattr(self._api_for(kind), "read_namespaced_" + LISTERS[kind])
+        return self._call(method, name, namespace)
+
+    def _api_for(self, kind):
+        return self.apps if kind in ("Deployment", "StatefulSet", "ReplicaSet") else self.core
+
+    def watch(self, kind, namespace, label_selector, resource_version, timeout_seconds):
+        """Yield (event type, object) until the server closes the watch after timeout_seconds."""
+        method = getattr(self._api_for(kind), "list_namespaced_" + LISTERS[kind])
+        try:
+            response = method(namespace, label_selector=label_selector, watch=True,
+                              resource_version=resource_version, timeout_seconds=int(timeout_seconds),
+                              allow_watch_bookmarks=False, _preload_content=False)
+        except ApiException as exc:
+            raise KubeError("watch of %s failed with %s: %s" % (kind, exc.status, _reason(exc)))
+        try:
+            for line in _lines(response):
+                event = json.loads(line)
+                yield event.get("type"), event.get("object") or {}
+        finally:
+            response.release_conn()
+
+    def proxy_get(self, kind, namespace, name, port, path):
+        """GET through the API server's service or pod proxy: (status code, body text)."""
+        if kind == "Service":
+            method = self.core.connect_get_namespaced_service_proxy_with_path
+        else:
+            method = self.core.connect_get_namespaced_pod_proxy_with_path
+        try:
+            response = method("%s:%s" % (name, port), namespace, path.lstrip("/"), _preload_content=False)
+            return response.status, response.data.decode("utf-8", "replace")
+        except ApiException as exc:
+            return exc.status, exc.body if isinstance(exc.body, str) else (exc.body or b"").decode("utf-8", "replace")
+        except Exception as exc:
+            return 0, "cannot reach the Kubernetes API: %s" % exc
+
+
+def _lines(response):
+    """Split a chunked watch response into JSON lines."""
+    buffer = b""
+    for chunk in response.stream(amt=None, decode_content=True):
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                yield line
+    if buffer.strip():
+        yield buffer
+
+
+# kind -> the client's method suffix (list_namespaced_<x>, read_namespaced_<x>)
+LISTERS = {
+    "Deployment": "deployment",
+    "StatefulSet": "stateful_set",
+    "ReplicaSet": "replica_set",
+    "Pod": "pod",
+    "ConfigMap": "config_map",
+    "Service": "service",
+    "PersistentVolumeClaim": "persistent_volume_claim",
+}

@@ -1,0 +1,270 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: milvusops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: milvus_preflight
+short_description: Inspect a Milvus Helm release and plan its upgrade from 2.5.x to 2.6.x
+version_added: 0.1.0
+description:
+  - Reads a Milvus release (Helm history and values, Deployments, Pods, the Milvus ConfigMap and the
+    message-queue StatefulSets) and decides what the two-hop upgrade must do.
+  - Checks helm and Kubernetes versions, that the release exists, is a C(milvus) chart release and is
+    C(deployed), the running Milvus version (from the containers' image tags), the coordinator mode and the
+    message queue with its evidence.
+  - Returns the O(ignore:plan), a list of hops with chart version, image tag and the complete values each hop
+    will set, including explicit message-queue pins so no chart default can switch the message queue.
+  - Read only. Never changes anything, in check mode or not.
+  - With blockers the task fails listing every blocker, unless O(fail_on_blockers=false).
+author:
+  - milvusops maintainers
+extends_documentation_fragment:
+  - milvusops.cluster.connection
+attributes:
+  check_mode:
+    support: full
+    description: Read only; behaves the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to diff.
+options:
+  intermediate_version:
+    description:
+      - Milvus version of hop 1 (mixCoordinator). A cluster already on a newer 2.5.x keeps its own version.
+    type: str
+    default: v2.5.16
+  intermediate_chart:
+    description:
+      - Chart version of hop 1. A cluster already on a newer chart keeps its own chart version.
+    type: str
+    default: 4.2.58
+  target_version:
+    description:
+      - Milvus version the upgrade ends on.
+    type: str
+    default: v2.6.4
+  target_chart:
+    description:
+      - Chart version of hop 2 (Streaming Node on, indexNode off).
+    type: str
+    default: 5.0.0
+  min_helm_version:
+    description: Oldest helm client accepted.
+    type: str
+    default: 3.14.0
+  min_kube_version:
+    description: Oldest Kubernetes server accepted.
+    type: str
+    default: 1.20.0
+  source_version:
+    description:
+      - The Milvus version that really runs, for clusters whose image tag is not a version (C(latest),
+        a digest or a custom build). Required in that case, ignored otherwise.
+    type: str
+  message_queue:
+    description:
+      - The message queue the release uses, when detection finds conflicting evidence (for example two
+        queues enabled in the values). Must agree with the Milvus ConfigMap.
+    type: str
+    choices: [pulsar-v2, pulsar-v3, kafka, woodpecker, external-pulsar, external-kafka]
+  secret_values:
+    description:
+      - Dotted paths of stored values to hide from results, in addition to keys whose names look like
+        credentials (password, secret, token, accessKey, ...).
+    type: list
+    elements: str
+    default: []
+  fail_on_blockers:
+    description:
+      - Fail the task when the plan has blockers. Set to V(false) for read-only fleet reports.
+    type: bool
+    default: true
+seealso:
+  - module: milvusops.cluster.milvus_helm_hop
+  - module: milvusops.cluster.milvus_wait_ready
+"""
+
+EXAMPLES = r"""
+- name: Plan the upgrade of one release
+  milvusops.cluster.milvus_preflight:
+    release: vectors
+    namespace: milvus
+    context: prod-eu-1
+  register: preflight
+
+- name: Show the hops
+  ansible.builtin.debug:
+    msg: "{{ preflight.plan | map(attribute='name') | list }}"
+
+- name: Report only, never fail (fleet inventory)
+  milvusops.cluster.milvus_preflight:
+    release: milvus
+    namespace: ai
+    kubeconfig: /etc/kube/us.yaml
+    target_version: v2.6.15
+    target_chart: 5.0.19
+    fail_on_blockers: false
+  register: report
+"""
+
+RETURN = r"""
+helm_version:
+  description: Version of the helm client.
+  returned: always
+  type: str
+  sample: 3.17.3
+kube_version:
+  description: Version of the Kubernetes API server.
+  returned: always
+  type: str
+  sample: 1.31.0
+release:
+  description: The release as it is now.
+  returned: when the release exists
+  type: dict
+  sample:
+    name: vectors
+    namespace: milvus
+    chart: milvus
+    chart_version: 4.2.20
+    revision: 1
+    status: deployed
+    image_repository: milvusdb/milvus
+    image_tag: v2.5.10
+    running_version: 2.5.10
+    coordinator_mode: separate
+    components: [datacoord, datanode, indexcoord, indexnode, proxy, querycoord, querynode, rootcoord]
+message_queue:
+  description: The detected message queue, the evidence for it, and the values that pin it.
+  returned: when the release exists
+  type: dict
+  sample:
+    kind: pulsar-v2
+    evidence: ["values: pulsar.enabled=true (chart default)", "configmap: mq.type=pulsar, address vectors-pulsar-proxy"]
+    pins: {pulsar: {enabled: true}, pulsarv3: {enabled: false}, kafka: {enabled: false}}
+user_values:
+  description: The values stored by the operator (C(helm get values)), secrets hidden.
+  returned: when the release exists
+  type: dict
+plan:
+  description: The hops still needed, in order, each with the complete values it sets.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: mixcoord
+      chart_version: 4.2.58
+      image_tag: v2.5.16
+      values: {image: {all: {repository: milvusdb/milvus, tag: v2.5.16}}, mixCoordinator: {enabled: true}}
+      expected_components: [datanode, indexnode, mixcoord, proxy, querynode]
+      removed_components: [datacoord, indexcoord, querycoord, rootcoord]
+blockers:
+  description: Reasons the upgrade must not start, each naming what was found and what to do.
+  returned: always
+  type: list
+  elements: str
+warnings:
+  description: Risks worth knowing before the upgrade.
+  returned: always
+  type: list
+  elements: str
+up_to_date:
+  description: True when the release already runs the target version or newer.
+  returned: always
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
+    cluster_label, connection_argument_spec, describe_target, helm_environment)
+from ansible_collections.milvusops.cluster.plugins.module_utils.helm import Helm, HelmError
+from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube, KubeError
+from ansible_collections.milvusops.cluster.plugins.module_utils.observe import observe
+from ansible_collections.milvusops.cluster.plugins.module_utils.plan import build_plan
+from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_values
+
+MQ_KINDS = ["pulsar-v2", "pulsar-v3", "kafka", "woodpecker", "external-pulsar", "external-kafka"]
+
+
+def argument_spec():
+    return connection_argument_spec(
+        intermediate_version=dict(type="str", default="v2.5.16"),
+        intermediate_chart=dict(type="str", default="4.2.58"),
+        target_version=dict(type="str", default="v2.6.4"),
+        target_chart=dict(type="str", default="5.0.0"),
+        min_helm_version=dict(type="str", default="3.14.0"),
+        min_kube_version=dict(type="str", default="1.20.0"),
+        source_version=dict(type="str"),
+        message_queue=dict(type="str", choices=MQ_KINDS),
+        secret_values=dict(type="list", elements="str", default=[], no_log=False),
+        fail_on_blockers=dict(type="bool", default=True),
+    )
+
+
+def planner_options(params):
+    keys = ("intermediate_version", "intermediate_chart", "target_version", "target_chart",
+            "min_helm_version", "min_kube_version", "source_version", "message_queue")
+    return dict((key, params[key]) for key in keys)
+
+
+def result_from(observed, planned, secret_paths):
+    result = {
+        "changed": False,
+        "helm_version": observed["helm_version"],
+        "kube_version": observed["kube_version"],
+        "plan": planned["hops"],
+        "blockers": planned["blockers"],
+        "warnings": planned["warnings"],
+        "up_to_date": planned["up_to_date"],
+    }
+    release = observed.get("release")
+    if release:
+        image = planned.get("image") or {}
+        result["release"] = {
+            "name": release["name"],
+            "namespace": release["namespace"],
+            "chart": release["chart_name"],
+            "chart_version": release["chart_version"],
+            "app_version": release["app_version"],
+            "revision": release["revision"],
+            "status": release["status"],
+            "image_repository": image.get("repository"),
+            "image_tag": image.get("tag"),
+            "running_version": planned.get("running_version"),
+            "coordinator_mode": planned.get("coordinator_mode"),
+            "components": planned.get("components", []),
+        }
+        result["message_queue"] = planned.get("message_queue")
+        result["user_values"] = redact_values(observed["user_values"], secret_paths)
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    target = describe_target(params)
+    helm_path = module.get_bin_path(params["helm_binary"])
+    if not helm_path:
+        module.fail_json(msg="helm binary %r not found on the controller: install helm >= %s or set "
+                             "helm_binary" % (params["helm_binary"], params["min_helm_version"]))
+    helm = Helm(module.run_command, helm_path, helm_environment(params))
+    try:
+        kube = Kube(params)
+        observed = observe(helm, kube, params["release"], params["namespace"], cluster_label(params))
+    except (KubeError, HelmError) as exc:
+        module.fail_json(msg="preflight of %s failed: %s" % (target, exc))
+    planned = build_plan(observed, planner_options(params))
+    result = result_from(observed, planned, params["secret_values"])
+    if planned["blockers"] and params["fail_on_blockers"]:
+        module.fail_json(msg="%s cannot be upgraded: %s" % (target, " | ".join(planned["blockers"])), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
