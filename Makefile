@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 TMP := $(abspath .tmp)
-COLLECTION_DIR := $(TMP)/collections/ansible_collections/milvusops/cluster
 PIP_BOOTSTRAP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 SANITY_PYTHON ?= 3.11
 PYTEST_ARGS ?=
@@ -26,6 +25,7 @@ $(VENV)/.installed: requirements.txt tests/requirements.txt
 
 # ansible-test needs the collection at ansible_collections/milvusops/cluster: we check what we ship,
 # the built artifact (galaxy.yml build_ignore leaves the simulator and tests out), unpacked there.
+# The folder lies outside this git checkout, or ansible-test would ask git and see only ignored files.
 $(PIP_BOOTSTRAP): tests/sanity/get_pip_offline.py
 	mkdir -p $(dir $@)
 	cp $< $@
@@ -35,9 +35,10 @@ build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path $(TMP)/build .
 
 sanity: build $(PIP_BOOTSTRAP)
-	rm -rf $(TMP)/collections && mkdir -p $(COLLECTION_DIR)
-	tar -xzf $(TMP)/build/milvusops-cluster-*.tar.gz -C $(COLLECTION_DIR)
-	cd $(COLLECTION_DIR) && PATH=$(BIN):$$PATH $(BIN)/ansible-test sanity --venv --python $(SANITY_PYTHON) --color no
+	set -e; root=$$(mktemp -d); trap 'rm -rf "$$root"' EXIT; \
+	dir=$$root/ansible_collections/milvusops/cluster; mkdir -p $$dir; \
+	tar -xzf $(TMP)/build/milvusops-cluster-*.tar.gz -C $$dir; \
+	cd $$dir && PATH=$(BIN):$$PATH $(BIN)/ansible-test sanity --venv --python $(SANITY_PYTHON) --color no
 
 lint: venv
 	PATH=$(BIN):$$PATH $(BIN)/ansible-lint --offline --profile production roles playbooks

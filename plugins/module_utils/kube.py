@@ -22,10 +22,15 @@ try:
     from urllib3.util.retry import Retry
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
-except ImportError as exc:  # the module reports it with missing_required_lib
+except ImportError as exc:  # Kube() reports it; the stubs keep except clauses valid
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = exc
-    ApiException = ConfigException = Exception
+
+    class ApiException(Exception):
+        status = None
+
+    class ConfigException(Exception):
+        pass
 
 # Reads are retried on transient server errors; writes are not retried blindly.
 READ_RETRIES = dict(total=6, backoff_factor=0.3, status_forcelist=(429, 500, 502, 503, 504),

@@ -18,8 +18,8 @@ def release_summary(history, release, namespace):
     if not history:
         return None
     last = history[-1]
-    chart = last.get("chart", "")
-    chart_name, _, chart_version = chart.rpartition("-")
+    # "milvus-4.2.20": the version is after the last dash (chart names may contain dashes)
+    chart_name, chart_version = last.get("chart", "").rpartition("-")[::2]
     return {
         "name": release,
         "namespace": namespace,

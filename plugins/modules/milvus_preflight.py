@@ -22,7 +22,7 @@ description:
   - Read only. Never changes anything, in check mode or not.
   - With blockers the task fails listing every blocker, unless O(fail_on_blockers=false).
 author:
-  - milvusops maintainers
+  - milvusops maintainers (@milvusops)
 extends_documentation_fragment:
   - milvusops.cluster.connection
 attributes:

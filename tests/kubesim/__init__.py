@@ -1,0 +1,1 @@
+"""kubesim: a small Kubernetes API simulator for tests."""
