@@ -31,7 +31,7 @@ minio:
 common:
   storageType: remote
 {{- range $component, $c := include "milvus.components" . | fromYaml }}
-{{- if and $c.port (ne $component "proxy") (include "milvus.componentEnabled" (list $ $component)) }}
+{{- if and $c.port $c.coord (include "milvus.componentEnabled" (list $ $component)) }}
 {{ $c.key | replace "Coordinator" "Coord" }}:
   address: {{ $fullname }}-{{ $component }}
   port: {{ $c.port }}

@@ -1,0 +1,255 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: milvusops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: milvus_helm_hop
+short_description: Apply one hop of the Milvus 2.5 to 2.6 upgrade with helm upgrade --reset-then-reuse-values
+version_added: 0.1.0
+description:
+  - Runs one C(helm upgrade <release> <chart> --reset-then-reuse-values --version <v> --values <file>) for one hop
+    planned by M(milvusops.cluster.milvus_preflight), with the hop's complete values (component flags, image and
+    explicit message-queue pins) in a private temporary file.
+  - Idempotent. Nothing runs when the release already has the hop's chart version and every value the hop sets.
+  - Before applying, renders the hop on the server (C(--dry-run=server)) and compares its objects with the live
+    manifest. A hop that would delete a StatefulSet or an object that carries PersistentVolumeClaims is refused,
+    naming the objects, unless O(allow_statefulset_removal=true).
+  - Never uses C(--install), C(--atomic), C(--wait), C(--reuse-values) or C(--reset-values). Readiness is
+    M(milvusops.cluster.milvus_wait_ready)'s job, and there is no supported way back from 2.6 to 2.5.
+  - Refuses a release whose last revision is pending (another operation is in progress or was killed).
+author:
+  - milvusops maintainers (@milvusops)
+extends_documentation_fragment:
+  - milvusops.cluster.connection
+attributes:
+  check_mode:
+    support: full
+    description: Renders the hop on the server and returns the object and value diffs; changes nothing.
+  diff_mode:
+    support: full
+    description: A before/after of the stored values and of the object list.
+options:
+  hop_name:
+    description: Name of the hop, recorded in the Helm revision's description.
+    type: str
+    required: true
+  chart_ref:
+    description:
+      - Chart to upgrade to. A chart name in O(chart_repo_url), a local chart path or package, or an
+        C(oci://) reference (mirrors for air-gapped sites).
+    type: str
+    default: milvus
+  chart_repo_url:
+    description:
+      - Repository holding O(chart_ref), passed as C(helm --repo) so no shared repository list is changed.
+      - Ignored for paths and C(oci://) references.
+    type: str
+    default: https://zilliztech.github.io/milvus-helm
+  chart_version:
+    description: Chart version of the hop.
+    type: str
+    required: true
+  values:
+    description: The complete values the hop sets (the plan's C(values)).
+    type: dict
+    required: true
+  timeout:
+    description: C(helm upgrade --timeout) for helm's own API operations.
+    type: str
+    default: 10m
+  allow_statefulset_removal:
+    description:
+      - Apply the hop even if its rendering deletes StatefulSets or PVC-bearing objects.
+      - A correct plan never needs this; deleting message-queue StatefulSets loses unflushed data.
+    type: bool
+    default: false
+  secret_values:
+    description: Dotted paths of values to hide from results, besides keys that look like credentials.
+    type: list
+    elements: str
+    default: []
+seealso:
+  - module: milvusops.cluster.milvus_preflight
+  - module: milvusops.cluster.milvus_wait_ready
+"""
+
+EXAMPLES = r"""
+- name: Plan first
+  milvusops.cluster.milvus_preflight:
+    release: vectors
+    namespace: milvus
+  register: preflight
+
+- name: Apply each planned hop
+  milvusops.cluster.milvus_helm_hop:
+    release: vectors
+    namespace: milvus
+    hop_name: "{{ item.name }}"
+    chart_version: "{{ item.chart_version }}"
+    values: "{{ item.values }}"
+  loop: "{{ preflight.plan }}"
+
+- name: From an air-gapped mirror
+  milvusops.cluster.milvus_helm_hop:
+    release: vectors
+    namespace: milvus
+    hop_name: streaming
+    chart_ref: oci://registry.internal/charts/milvus
+    chart_version: 5.0.0
+    values: "{{ preflight.plan[-1]['values'] }}"
+"""
+
+RETURN = r"""
+revision_before:
+  description: Helm revision of the release before the hop.
+  returned: always
+  type: int
+  sample: 3
+revision_after:
+  description: Helm revision after the hop (equal to O(ignore:revision_before) when nothing ran).
+  returned: always
+  type: int
+  sample: 4
+command:
+  description: The helm command that ran (or would run), with secrets redacted.
+  returned: always
+  type: list
+  elements: str
+objects:
+  description: Objects the hop adds, removes and changes, as C(Kind/name).
+  returned: when the hop is not already applied
+  type: dict
+  sample: {added: [Deployment/rel-milvus-mixcoord], removed: [Deployment/rel-milvus-rootcoord], changed: [ConfigMap/rel-milvus]}
+values_before:
+  description: Stored user values before the hop, secrets hidden.
+  returned: always
+  type: dict
+values_after:
+  description: Stored user values after the hop (previous values with the hop's values on top), secrets hidden.
+  returned: always
+  type: dict
+"""
+
+import json
+import os
+import shutil
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
+    connection_argument_spec, describe_target, helm_environment)
+from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
+    DESCRIPTION_PREFIX, Helm, HelmError, upgrade_arguments)
+from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
+    diff_text, hop_state, merge_values, object_changes, removals_refused)
+from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_text, redact_values
+
+
+def argument_spec():
+    return connection_argument_spec(
+        hop_name=dict(type="str", required=True),
+        chart_ref=dict(type="str", default="milvus"),
+        chart_repo_url=dict(type="str", default="https://zilliztech.github.io/milvus-helm"),
+        chart_version=dict(type="str", required=True),
+        values=dict(type="dict", required=True),
+        timeout=dict(type="str", default="10m"),
+        allow_statefulset_removal=dict(type="bool", default=False),
+        secret_values=dict(type="list", elements="str", default=[], no_log=False),
+    )
+
+
+class PrivateValuesFile(object):
+    """The hop's values in a 0600 file inside a 0700 temp folder, removed afterwards whatever happens."""
+
+    def __init__(self, values):
+        self.values = values
+        self.folder = None
+
+    def __enter__(self):
+        self.folder = tempfile.mkdtemp(prefix="milvusops-hop-")
+        path = os.path.join(self.folder, "values.json")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(self.values, handle)  # JSON is YAML: helm reads it as a values file
+        return path
+
+    def __exit__(self, *exc_info):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    target = describe_target(params)
+    release, namespace = params["release"], params["namespace"]
+    helm_path = module.get_bin_path(params["helm_binary"])
+    if not helm_path:
+        module.fail_json(msg="%s: helm binary %r not found on the controller" % (target, params["helm_binary"]))
+    helm = Helm(module.run_command, helm_path, helm_environment(params))
+    secrets = [params.get("api_key")]
+
+    def fail(msg, **extra):
+        module.fail_json(msg=redact_text("%s: %s" % (target, msg), secrets), **extra)
+
+    try:
+        history = helm.history(release, namespace)
+        if history is None:
+            fail("the release does not exist; this module upgrades existing releases only")
+        state = hop_state(history, helm.get_values(release, namespace), params["chart_version"], params["values"])
+    except HelmError as exc:
+        fail(str(exc))
+    if state["refusal"]:
+        fail(state["refusal"])
+
+    values_before = state["user_values"]
+    values_after = merge_values(values_before, params["values"])
+    description = "%s hop %s to chart %s" % (DESCRIPTION_PREFIX, params["hop_name"], params["chart_version"])
+    result = dict(
+        changed=False,
+        revision_before=state["revision"],
+        revision_after=state["revision"],
+        values_before=redact_values(values_before, params["secret_values"]),
+        values_after=redact_values(values_after, params["secret_values"]),
+    )
+    upgrade = dict(release=release, namespace=namespace, chart_ref=params["chart_ref"],
+                   version=params["chart_version"], repo_url=params["chart_repo_url"],
+                   timeout=params["timeout"], description=description)
+    result["command"] = [helm_path] + upgrade_arguments(values_file="<private values file>", **upgrade)
+    if state["applied"]:
+        module.exit_json(**result)
+
+    with PrivateValuesFile(params["values"]) as values_file:
+        try:
+            rendered = helm.upgrade(values_file=values_file, dry_run=True, **upgrade)
+            live_manifest = helm.get_manifest(release, namespace)
+        except HelmError as exc:
+            fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
+        changes = object_changes(live_manifest, rendered.get("manifest", ""))
+        result["objects"] = changes["summary"]
+        refusal = removals_refused(changes, params["allow_statefulset_removal"])
+        if refusal:
+            fail(refusal + "; nothing was changed", **result)
+        result["changed"] = True
+        if module._diff:
+            result["diff"] = diff_text(redact_values(values_before, params["secret_values"]),
+                                       redact_values(values_after, params["secret_values"]), changes)
+        if module.check_mode:
+            module.exit_json(**result)
+        try:
+            helm.upgrade(values_file=values_file, **upgrade)
+            after = helm.history(release, namespace) or []
+        except HelmError as exc:
+            fail("helm upgrade failed: %s. The release may be left failed or pending: run "
+                 "milvus_preflight to see its state before trying again" % exc, **result)
+    result["revision_after"] = after[-1]["revision"] if after else None
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
