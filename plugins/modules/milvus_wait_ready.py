@@ -1,0 +1,301 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: milvusops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: milvus_wait_ready
+short_description: Wait until a Milvus release has rolled out a hop, and verify its message queue
+version_added: 0.1.0
+description:
+  - Watches the release's Milvus Deployments, ReplicaSets and Pods (Kubernetes watches, no sleep loops) until
+    the hop's end state holds. Every expected component's Deployment is rolled out (observed generation current,
+    updated, ready and available replicas equal to the desired count) on the expected image; the removed
+    components' Deployments and pods are gone; no pod is Terminating or left from an old ReplicaSet; the proxy
+    answers C(/healthz) with OK through the API server's service proxy.
+  - Then stays ready for O(settle) seconds (after hop 1 old coordinator sessions must expire in etcd).
+  - Fails at once, naming the pod, container and reason, on CrashLoopBackOff, ImagePullBackOff, ErrImagePull,
+    CreateContainerConfigError and OOMKilled, instead of sitting until the timeout.
+  - With O(message_queue), verifies that the message queue did not change: same kind in the Milvus ConfigMap,
+    the same StatefulSets (same uids), none of another family, and streaming nodes reporting a WAL of that family.
+  - Read only.
+author:
+  - milvusops maintainers (@milvusops)
+extends_documentation_fragment:
+  - milvusops.cluster.connection
+attributes:
+  check_mode:
+    support: full
+    description: Read only; waits the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes.
+options:
+  image_repository:
+    description: Image repository every Milvus container must run.
+    type: str
+    required: true
+  image_tag:
+    description: Image tag every Milvus container must run.
+    type: str
+    required: true
+  expected_components:
+    description: Components that must be present and rolled out. All Milvus Deployments present when empty.
+    type: list
+    elements: str
+    default: []
+  removed_components:
+    description: Components whose Deployments and pods must be gone.
+    type: list
+    elements: str
+    default: []
+  timeout:
+    description: Seconds to wait in all before failing with every component that is not ready and why.
+    type: int
+    default: 900
+  return_after:
+    description:
+      - Return early, with RV(ready=false) and what is still rolling, after this many seconds, so a caller
+        can show progress and call again. 0 waits until ready or timeout.
+    type: int
+    default: 0
+  settle:
+    description: Seconds the release must stay ready before the wait counts as done.
+    type: int
+    default: 0
+  healthz:
+    description: Require the proxy's C(/healthz) to answer OK through the API server's service proxy.
+    type: bool
+    default: true
+  message_queue:
+    description:
+      - The message queue found before the hop (M(milvusops.cluster.milvus_preflight)'s RV(ignore:message_queue)):
+        after the rollout it must be unchanged.
+    type: dict
+seealso:
+  - module: milvusops.cluster.milvus_helm_hop
+"""
+
+EXAMPLES = r"""
+- name: Wait for hop 1 and let old coordinator sessions expire
+  milvusops.cluster.milvus_wait_ready:
+    release: vectors
+    namespace: milvus
+    image_repository: milvusdb/milvus
+    image_tag: v2.5.16
+    expected_components: [proxy, mixcoord, querynode, datanode, indexnode]
+    removed_components: [rootcoord, querycoord, datacoord, indexcoord]
+    message_queue: "{{ preflight.message_queue }}"
+    settle: 30
+    timeout: 900
+"""
+
+RETURN = r"""
+ready:
+  description: True when the end state holds (always true on success unless O(return_after) fired first).
+  returned: always
+  type: bool
+state:
+  description: C(ready), C(rolling) or C(failed).
+  returned: always
+  type: str
+components:
+  description: Per component, replicas, updated, ready and available counts, image, state and reason.
+  returned: always
+  type: dict
+waiting_for:
+  description: What is still not done, one line per component.
+  returned: always
+  type: list
+  elements: str
+failures:
+  description: Pods that cannot become ready, with container and reason.
+  returned: always
+  type: list
+  elements: dict
+elapsed:
+  description: Seconds this call waited.
+  returned: always
+  type: float
+ready_after:
+  description: Seconds from the call's start until the rollout was first seen complete.
+  returned: when ready
+  type: float
+message_queue_problems:
+  description: What changed in the message queue (empty when nothing did).
+  returned: when O(message_queue) is given and the rollout is ready
+  type: list
+  elements: str
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
+    connection_argument_spec, describe_target)
+from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube, KubeError
+from ansible_collections.milvusops.cluster.plugins.module_utils.mq import detect, parse_wal_names, verify
+from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
+    MQ_FAMILIES, milvus_selector, mq_statefulset_selector)
+from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import FAILED, READY, assess
+from ansible_collections.milvusops.cluster.plugins.module_utils.rollout import ReleaseView
+
+HEALTHZ_RETRY = (0.2, 0.5, 1.0, 2.0)
+METRICS_PORT = 9091
+
+
+def argument_spec():
+    return connection_argument_spec(
+        image_repository=dict(type="str", required=True),
+        image_tag=dict(type="str", required=True),
+        expected_components=dict(type="list", elements="str", default=[]),
+        removed_components=dict(type="list", elements="str", default=[]),
+        timeout=dict(type="int", default=900),
+        return_after=dict(type="int", default=0),
+        settle=dict(type="int", default=0),
+        healthz=dict(type="bool", default=True),
+        message_queue=dict(type="dict"),
+    )
+
+
+def fullname_from(deployments):
+    """The chart's fullname, read back from the proxy Deployment (<fullname>-proxy)."""
+    for deployment in deployments:
+        name = deployment["metadata"]["name"]
+        if name.endswith("-proxy"):
+            return name[:-len("-proxy")]
+    return None
+
+
+class Waiter(object):
+    def __init__(self, module, kube):
+        self.module = module
+        self.kube = kube
+        self.params = module.params
+        self.view = ReleaseView(kube, self.params["namespace"], milvus_selector(self.params["release"]))
+        self.started = time.time()
+        self.healthz_failures = 0
+        self.healthz_message = None
+
+    def judge(self):
+        version, objects = self.view.snapshot()
+        verdict = assess(objects["Deployment"], objects["ReplicaSet"], objects["Pod"],
+                         "%s:%s" % (self.params["image_repository"], self.params["image_tag"]),
+                         self.params["expected_components"] or None, self.params["removed_components"],
+                         self.params["release"])
+        return version, objects, verdict
+
+    def healthz_ok(self, deployments):
+        if not self.params["healthz"]:
+            return True
+        service = fullname_from(deployments)
+        if service is None:
+            self.healthz_message = "no proxy Deployment found for /healthz"
+            return False
+        status, body = self.kube.proxy_get("Service", self.params["namespace"], service, METRICS_PORT, "healthz")
+        self.healthz_message = "proxy /healthz answered %s %s" % (status, (body or "").strip()[:120])
+        return status == 200 and (body or "").strip().startswith("OK")
+
+    def run(self):
+        params = self.params
+        deadline = self.started + params["timeout"]
+        return_at = self.started + params["return_after"] if params["return_after"] > 0 else None
+        ready_since = None
+        self.view.start()
+        while True:
+            now = time.time()
+            wake_at = deadline
+            if self.view.ready_to_judge():
+                version, objects, verdict = self.judge()
+                if verdict["state"] == FAILED:
+                    return self.finish(verdict, failed=True)
+                if verdict["state"] == READY and self.healthz_ok(objects["Deployment"]):
+                    self.healthz_failures = 0
+                    ready_since = ready_since or now
+                    if now - ready_since >= params["settle"]:
+                        return self.finish(verdict, ready_after=ready_since - self.started)
+                    wake_at = min(wake_at, ready_since + params["settle"])
+                else:
+                    if verdict["state"] == READY:  # pods ready, proxy not yet serving: healthz has no watch
+                        wake_at = min(wake_at, now + HEALTHZ_RETRY[min(self.healthz_failures, len(HEALTHZ_RETRY) - 1)])
+                        self.healthz_failures += 1
+                        verdict["waiting_for"].append(self.healthz_message)
+                    ready_since = None
+                    if return_at and now >= return_at:
+                        return self.finish(verdict, early=True)
+            else:
+                version, verdict = -1, None
+            if now >= deadline:
+                return self.finish(verdict, timed_out=True)
+            if return_at and ready_since is None:
+                wake_at = min(wake_at, return_at)
+            self.view.wait_for_change(version, wake_at - time.time())
+
+    def finish(self, verdict, failed=False, timed_out=False, early=False, ready_after=None):
+        self.view.stop()
+        verdict = verdict or {"state": "unknown", "components": {}, "failures": [],
+                              "waiting_for": ["the API server has not answered a list yet"]}
+        result = dict(changed=False, ready=not (failed or timed_out or early), state=verdict["state"],
+                      components=verdict["components"], waiting_for=verdict["waiting_for"],
+                      failures=verdict["failures"], elapsed=round(time.time() - self.started, 3),
+                      api_errors=list(self.view.errors))
+        target = describe_target(self.params)
+        if failed:
+            reasons = "; ".join("pod %s container %s: %s %s" % (
+                f.get("pod"), f.get("container"), f.get("reason"), (f.get("message") or "")[:200]).strip()
+                for f in verdict["failures"])
+            self.module.fail_json(msg="%s: the rollout of %s:%s cannot succeed: %s" % (
+                target, self.params["image_repository"], self.params["image_tag"], reasons), **result)
+        if timed_out:
+            self.module.fail_json(msg="%s: not ready after %s s, still waiting for: %s%s" % (
+                target, self.params["timeout"], "; ".join(verdict["waiting_for"]) or "nothing listed",
+                (" (API errors: %s)" % " | ".join(self.view.errors)) if self.view.errors else ""), **result)
+        if early:
+            return result
+        result["ready_after"] = round(ready_after, 3)
+        if self.params["message_queue"]:
+            problems = self.message_queue_problems()
+            result["message_queue_problems"] = problems
+            if problems:
+                self.module.fail_json(msg="%s: the message queue changed during the hop: %s" % (
+                    target, "; ".join(problems)), **result)
+        return result
+
+    def message_queue_problems(self):
+        namespace, release = self.params["namespace"], self.params["release"]
+        _version, objects = self.view.snapshot()
+        statefulsets, uids = {}, {}
+        for family in MQ_FAMILIES:
+            items = self.kube.list("StatefulSet", namespace, mq_statefulset_selector(release, family))[0]
+            statefulsets[family] = sorted(item["metadata"]["name"] for item in items)
+            uids.update((item["metadata"]["name"], item["metadata"].get("uid")) for item in items)
+        configmap = self.kube.read("ConfigMap", namespace, fullname_from(objects["Deployment"]) or release)
+        after = detect(None, configmap, statefulsets, release, statefulset_uids=uids)
+        wal_names = None
+        streaming_pods = [pod for pod in objects["Pod"]
+                          if (pod["metadata"].get("labels") or {}).get("component") == "streamingnode"]
+        if streaming_pods:
+            wal_names = []
+            for pod in streaming_pods:
+                status, body = self.kube.proxy_get("Pod", namespace, pod["metadata"]["name"], METRICS_PORT, "metrics")
+                if status == 200:
+                    wal_names.extend(name for name in parse_wal_names(body) if name not in wal_names)
+        return verify(self.params["message_queue"], after, wal_names)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        kube = Kube(module.params)
+    except KubeError as exc:
+        module.fail_json(msg="%s: %s" % (describe_target(module.params), exc))
+    module.exit_json(**Waiter(module, kube).run())
+
+
+if __name__ == "__main__":
+    main()
