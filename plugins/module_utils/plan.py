@@ -129,12 +129,12 @@ class _Planner(object):
             if running.version.release[:2] == (2, 5) and (running.version < intermediate.version or separate):
                 hops.append(self.hop1(running, intermediate, intermediate_chart, current_chart, repository,
                                       prefix, suffix, pins))
-            hop2_chart = target_chart
+            hop2_chart = self.opts["target_chart"]
             if current_chart is not None and current_chart > target_chart:
-                self.block("chart %s is newer than the target chart %s: that would be a chart downgrade. Set "
-                           "target_chart to %s or newer (a chart whose Milvus default is 2.6.x)"
-                           % (self.release.get("chart_version"), self.opts["target_chart"],
-                              self.release.get("chart_version")))
+                # never a chart downgrade: the release's own (newer, 2.6) chart renders the target image
+                hop2_chart = self.release.get("chart_version")
+                self.warn("hop 2 keeps the release's chart %s, newer than target_chart %s (never a chart "
+                          "downgrade)" % (hop2_chart, self.opts["target_chart"]))
             hops.append(self.hop2(target, hop2_chart, repository, prefix, hop_suffix, pins))
         else:
             if running.version > target.version:
@@ -414,7 +414,7 @@ class _Planner(object):
         _deep_set(values, copy.deepcopy(pins))
         return {
             "name": HOP_STREAMING,
-            "chart_version": self.opts["target_chart"],
+            "chart_version": chart,
             "image_tag": tag,
             "image": "%s:%s" % (repository, tag),
             "values": values,
@@ -533,3 +533,32 @@ def flatten_values(values, prefix=""):
     else:
         flat[prefix] = values
     return flat
+
+
+# The name milvus_preflight imports.
+build_plan = plan
+
+
+def describe(result):
+    """Readable lines of a plan result, for the person running the playbook."""
+    where = "%s: %s in %s" % (result.get("cluster") or "?", result.get("release"), result.get("namespace"))
+    if result.get("running_version") is None:
+        head = "%s: version unknown" % where
+    else:
+        head = "%s runs %s on chart %s (%s coordinators, message queue %s)" % (
+            where, (result.get("image") or {}).get("tag") or result["running_version"], result.get("chart_version"),
+            result.get("coordinator_mode"), (result.get("message_queue") or {}).get("kind") or "unknown")
+    lines = [head]
+    if result["blockers"]:
+        lines.append("BLOCKED, nothing will change:")
+        lines += ["  blocker: %s" % text for text in result["blockers"]]
+    elif result["up_to_date"] or not result["hops"]:
+        lines.append("up to date: no hop needed")
+    for number, hop in enumerate(result["hops"], 1):
+        lines.append("hop %d (%s): chart %s, image %s; adds %s; removes %s" % (
+            number, hop["name"], hop["chart_version"], hop["image_tag"],
+            ", ".join(sorted(set(hop.get("expected_components") or []))) or "-",
+            ", ".join(hop.get("removed_components") or []) or "-"))
+        lines.append("  sets %s" % ", ".join("%s=%s" % item for item in sorted(flatten_values(hop["values"]).items())))
+    lines += ["  warning: %s" % text for text in result["warnings"]]
+    return lines

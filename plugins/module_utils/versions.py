@@ -175,6 +175,10 @@ def _as_version(version):
 def format_tag(version, suffix="", prefix="v"):
     """A Milvus tag for a version: format_tag('2.6.4', '-gpu') -> 'v2.6.4-gpu'; rc kept as '-rc1'."""
     _require_packaging()
+    if isinstance(version, str):
+        version = parse_milvus_tag(version)
+    if isinstance(version, MilvusTag):
+        return "%s%s%s" % (prefix, version.normalized, suffix or "")
     value = _as_version(version)
     text = "%s%s" % (prefix, value.base_version)
     if value.pre:

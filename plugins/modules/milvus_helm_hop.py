@@ -144,10 +144,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     connection_argument_spec, describe_target, helm_environment)
-from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
-    DESCRIPTION_PREFIX, Helm, HelmError, upgrade_arguments)
+from ansible_collections.milvusops.cluster.plugins.module_utils.helm import Helm, HelmError, upgrade_arguments
 from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
-    diff_text, hop_state, merge_values, object_changes, removals_refused)
+    diff_text, hop_state, object_changes, removals_refused, summary)
+from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX, merge_values
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_text, redact_values
 
 
@@ -231,7 +231,7 @@ def main():
         except HelmError as exc:
             fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
         changes = object_changes(live_manifest, rendered.get("manifest", ""))
-        result["objects"] = changes["summary"]
+        result["objects"] = summary(changes)
         refusal = removals_refused(changes, params["allow_statefulset_removal"])
         if refusal:
             fail(refusal + "; nothing was changed", **result)

@@ -177,6 +177,11 @@ up_to_date:
   description: True when the release already runs the target version or newer.
   returned: always
   type: bool
+summary:
+  description: The plan in readable lines (what runs, each hop, blockers, warnings).
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -186,7 +191,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.connection impor
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import Helm, HelmError
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube, KubeError
 from ansible_collections.milvusops.cluster.plugins.module_utils.observe import observe
-from ansible_collections.milvusops.cluster.plugins.module_utils.plan import build_plan
+from ansible_collections.milvusops.cluster.plugins.module_utils.plan import build_plan, describe
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_values
 
 MQ_KINDS = ["pulsar-v2", "pulsar-v3", "kafka", "woodpecker", "external-pulsar", "external-kafka"]
@@ -222,6 +227,7 @@ def result_from(observed, planned, secret_paths):
         "blockers": planned["blockers"],
         "warnings": planned["warnings"],
         "up_to_date": planned["up_to_date"],
+        "summary": describe(planned),
     }
     release = observed.get("release")
     if release:
@@ -262,7 +268,7 @@ def main():
     planned = build_plan(observed, planner_options(params))
     result = result_from(observed, planned, params["secret_values"])
     if planned["blockers"] and params["fail_on_blockers"]:
-        module.fail_json(msg="%s cannot be upgraded: %s" % (target, " | ".join(planned["blockers"])), **result)
+        module.fail_json(msg="upgrade blocked: %s" % " | ".join(planned["blockers"]), **result)
     module.exit_json(**result)
 
 

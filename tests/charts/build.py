@@ -8,7 +8,8 @@ Sources (all in this directory):
 - ``milvus/versions/<v>/Chart.yaml``   metadata + dependencies of chart version <v>
 - ``milvus/versions/<v>/values.yaml``  per-version defaults, deep-merged over the base
 - ``subcharts/<name>/``            subchart sources; copied under ``charts/`` once per dependency
-                                   entry, with the dependency's version written into Chart.yaml
+                                   entry, with the dependency's name and version written into
+                                   Chart.yaml (``pulsar3`` is built from ``subcharts/pulsar``)
 
 Output: ``<out>/milvus-<v>.tgz`` for every version plus ``<out>/index.yaml`` (relative URLs, so
 the directory can be served from any address). Usage::
@@ -37,6 +38,9 @@ HERE = Path(__file__).resolve().parent
 MILVUS_SRC = HERE / "milvus"
 SUBCHART_SRC = HERE / "subcharts"
 HASH_FILE = ".fixture-hash"
+# Dependency chart name -> subchart source directory, when they differ. helm package stores every
+# subchart under charts/<chart name>/, so the two Pulsar generations need distinct chart names.
+SUBCHART_SOURCE = {"pulsar3": "pulsar"}
 
 
 def available_versions() -> list[str]:
@@ -98,10 +102,11 @@ def assemble(version: str, dest: Path) -> Path:
     charts = chart_dir / "charts"
     charts.mkdir()
     for dep in chart_meta.get("dependencies") or []:
-        src = SUBCHART_SRC / dep["name"]
-        sub = charts / f"{dep.get('alias') or dep['name']}"
+        src = SUBCHART_SRC / SUBCHART_SOURCE.get(dep["name"], dep["name"])
+        sub = charts / dep["name"]
         shutil.copytree(src, sub)
         sub_meta = yaml.safe_load((sub / "Chart.yaml").read_text())
+        sub_meta["name"] = dep["name"]
         sub_meta["version"] = str(dep["version"])
         (sub / "Chart.yaml").write_text(yaml.safe_dump(sub_meta, sort_keys=False))
     return chart_dir

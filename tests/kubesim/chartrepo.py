@@ -48,6 +48,7 @@ class ChartRepo:
         self.port = port
         self._server = None
         self._thread = None
+        self._url = None
 
     @classmethod
     def build(cls, directory, versions=None, helm=None, **kw) -> "ChartRepo":
@@ -56,9 +57,9 @@ class ChartRepo:
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if self._url is None:
             raise RuntimeError("chart repository not started")
-        return f"http://{self.host}:{self._server.server_address[1]}"
+        return self._url
 
     def start(self) -> "ChartRepo":
         if not (self.directory / "index.yaml").is_file():
@@ -66,6 +67,7 @@ class ChartRepo:
         handler = functools.partial(_Handler, directory=str(self.directory))
         self._server = http.server.ThreadingHTTPServer((self.host, self.port), handler)
         self._server.daemon_threads = True
+        self._url = f"http://{self.host}:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="chartrepo",
                                         daemon=True)
         self._thread.start()

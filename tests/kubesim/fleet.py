@@ -304,6 +304,11 @@ class Fleet:
     def _seed_one(self, m: FleetMember) -> None:
         t0 = time.monotonic()
         self.helm(*m.state.helm_install_args(f"{CHART_REPO_NAME}/milvus"), cluster=m.name)
+        status = json.loads(self.helm("status", m.release, "--namespace", m.namespace,
+                                      "-o", "json", cluster=m.name).stdout)
+        if status["info"]["status"] != "deployed":
+            raise FleetError(f"helm install of {m.release} left the release "
+                             f"{status['info']['status']}: {status['info'].get('description')}")
         wait_release_ready(self, m, timeout=self.ready_timeout)
         m.seeded = True
         m.seed_seconds = round(time.monotonic() - t0, 2)
@@ -347,18 +352,46 @@ def _write_private(path: Path, text: str) -> None:
 
 
 # -------------------------------------------------------------------- readiness
-def api_client(kubeconfig, context):
-    """A kubernetes ApiClient for one context of a kubeconfig."""
-    from kubernetes import config as kconfig
+class KubeReader:
+    """Minimal read-only API client for one kubeconfig context (server, CA file/data, token)."""
 
-    return kconfig.new_client_from_config(config_file=str(kubeconfig), context=context)
+    def __init__(self, kubeconfig, context: str):
+        cfg = yaml.safe_load(Path(kubeconfig).read_text())
+        ctx = _pick(cfg.get("contexts"), context)
+        if ctx is None:
+            raise FleetError(f"{kubeconfig}: no context {context!r}")
+        cluster = _pick(cfg.get("clusters"), ctx["context"]["cluster"])["cluster"]
+        user = (_pick(cfg.get("users"), ctx["context"].get("user")) or {}).get("user") or {}
+        self.server = cluster["server"].rstrip("/")
+        self.headers = {"Accept": "application/json"}
+        if user.get("token"):
+            self.headers["Authorization"] = f"Bearer {user['token']}"
+        self.ssl = None
+        if self.server.startswith("https:"):
+            if cluster.get("insecure-skip-tls-verify"):
+                self.ssl = ssl._create_unverified_context()  # noqa: S323 - test clusters only
+            elif cluster.get("certificate-authority-data"):
+                import base64
+                self.ssl = ssl.create_default_context(cadata=base64.b64decode(
+                    cluster["certificate-authority-data"]).decode())
+            else:
+                self.ssl = ssl.create_default_context(cafile=cluster.get("certificate-authority"))
+
+    def get(self, path: str, timeout: float = 10) -> dict:
+        req = urllib.request.Request(self.server + path, headers=self.headers)
+        with urllib.request.urlopen(req, timeout=timeout, context=self.ssl) as resp:
+            return json.loads(resp.read())
+
+    def close(self) -> None:
+        pass
 
 
-def _get_json(api, path: str) -> dict:
-    resp = api.call_api(path, "GET", auth_settings=["BearerToken"], _preload_content=False,
-                        response_type=None, _request_timeout=10)
-    data = resp[0].data if isinstance(resp, tuple) else resp.data
-    return json.loads(data)
+def api_client(kubeconfig, context) -> KubeReader:
+    return KubeReader(kubeconfig, context)
+
+
+def _get_json(api: KubeReader, path: str) -> dict:
+    return api.get(path)
 
 
 def release_snapshot(api, namespace: str) -> dict:

@@ -80,10 +80,13 @@ def object_meta(buf):
     meta = {}
     strings = {1: "name", 2: "generateName", 3: "namespace", 5: "uid", 6: "resourceVersion"}
     for num, _, val in fields(buf):
+        # gogo-protobuf writes empty strings and zeros too: treat them as unset.
         if num in strings:
-            meta[strings[num]] = val.decode()
+            if val:
+                meta[strings[num]] = val.decode()
         elif num == 7:
-            meta["generation"] = val
+            if val:
+                meta["generation"] = val
         elif num in (11, 12):
             k, v = _map_entry(val)
             meta.setdefault("labels" if num == 11 else "annotations", {})[k] = v.decode()
@@ -103,7 +106,8 @@ def secret(buf):
             k, v = _map_entry(val)
             obj.setdefault("data", {})[k] = base64.b64encode(v).decode()
         elif num == 3:
-            obj["type"] = val.decode()
+            if val:
+                obj["type"] = val.decode()
         elif num == 4:
             k, v = _map_entry(val)
             obj.setdefault("stringData", {})[k] = v.decode()
@@ -144,7 +148,8 @@ def delete_options(buf):
         elif num == 3:
             obj["orphanDependents"] = bool(val)
         elif num == 4:
-            obj["propagationPolicy"] = val.decode()
+            if val:
+                obj["propagationPolicy"] = val.decode()
         elif num == 5:
             obj.setdefault("dryRun", []).append(val.decode())
     return obj

@@ -125,8 +125,9 @@ class Store:
             rv = self.resource_version
         return (out if raw else [clone(o) for o in out]), rv
 
-    def owned_by(self, res, ns, owner_uid, raw=True):
-        """Objects of `res` in ns whose ownerReferences name owner_uid."""
+    def owned_by(self, resource, ns, owner_uid):
+        """Objects of `resource` in ns whose ownerReferences name owner_uid (stored dicts: read only)."""
+        res = resources.lookup(resource)
         with self.lock:
             return [o for (ons, _), o in self._objects[res.key].items()
                     if (not ns or ons == ns) and any(r.get("uid") == owner_uid
@@ -196,7 +197,7 @@ class Store:
             if meta.get("name", name) != name:
                 raise errors.bad_request(f'the name of the object ({meta.get("name")}) does not match '
                                          f'the name on the URL ({name})')
-            if res.namespaced and meta.get("namespace", namespace) != namespace:
+            if res.namespaced and (meta.get("namespace") or namespace) != namespace:
                 raise errors.bad_request("the namespace of the provided object does not match the "
                                          "namespace sent on the request")
             rv = meta.get("resourceVersion")
@@ -233,6 +234,7 @@ class Store:
 
     def mutate(self, resource, namespace, name, fn, subresource=None):
         """Read-modify-write under the lock (for controllers): fn(obj) edits a copy in place.
+        subresource "status" writes only status, "*" writes spec and status together.
         Returns the stored object copy, or None when the object is gone."""
         res = resources.lookup(resource)
         with self.lock:
@@ -272,7 +274,7 @@ class Store:
                 new["status"] = status
             meta = new["metadata"]
         else:
-            if res.status:
+            if res.status and subresource != "*":   # "*": controllers writing spec and status at once
                 if "status" in old:
                     new["status"] = clone(old["status"])
                 else:
