@@ -30,17 +30,27 @@ def redact_values(values, secret_paths=()):
     return result
 
 
-def _walk(node, prefix, explicit):
+def _walk(node, prefix, explicit, plain_prefix=None):
+    # paths escape dots inside keys (``extraConfigFiles.user\.yaml``, as flatten_values spells them);
+    # the unescaped spelling is accepted too
+    plain_prefix = prefix if plain_prefix is None else plain_prefix
     if isinstance(node, dict):
         for key in list(node):
-            path = "%s.%s" % (prefix, key) if prefix else str(key)
-            if path in explicit or (SECRET_KEY_PATTERN.search(str(key)) and not isinstance(node[key], (dict, list, bool))):
+            part = str(key).replace(".", "\\.")
+            path = "%s.%s" % (prefix, part) if prefix else part
+            plain = "%s.%s" % (plain_prefix, key) if plain_prefix else str(key)
+            secret_key = SECRET_KEY_PATTERN.search(str(key))
+            if path in explicit or plain in explicit or (
+                    secret_key and not isinstance(node[key], (dict, list, bool))):
                 node[key] = REDACTED
+            elif secret_key and isinstance(node[key], list):  # e.g. kafka auth.jaas.clientPasswords
+                node[key] = [item if isinstance(item, (dict, list, bool)) else REDACTED for item in node[key]]
+                _walk(node[key], path, explicit, plain)
             else:
-                _walk(node[key], path, explicit)
+                _walk(node[key], path, explicit, plain)
     elif isinstance(node, list):
         for index, item in enumerate(node):
-            _walk(item, "%s[%d]" % (prefix, index), explicit)
+            _walk(item, "%s[%d]" % (prefix, index), explicit, "%s[%d]" % (plain_prefix, index))
 
 
 def redact_text(text, secrets):

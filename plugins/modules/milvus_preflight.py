@@ -168,8 +168,8 @@ blockers:
   returned: always
   type: list
   elements: str
-warnings:
-  description: Risks worth knowing before the upgrade.
+upgrade_warnings:
+  description: Risks worth knowing before the upgrade (also shown as Ansible warnings).
   returned: always
   type: list
   elements: str
@@ -225,7 +225,7 @@ def result_from(observed, planned, secret_paths):
         "kube_version": observed["kube_version"],
         "plan": planned["hops"],
         "blockers": planned["blockers"],
-        "warnings": planned["warnings"],
+        "upgrade_warnings": planned["warnings"],
         "up_to_date": planned["up_to_date"],
         "summary": describe(planned),
     }
@@ -267,6 +267,8 @@ def main():
         module.fail_json(msg="preflight of %s failed: %s" % (target, exc))
     planned = build_plan(observed, planner_options(params))
     result = result_from(observed, planned, params["secret_values"])
+    for warning in planned["warnings"]:
+        module.warn(warning)
     if planned["blockers"] and params["fail_on_blockers"]:
         module.fail_json(msg="upgrade blocked: %s" % " | ".join(planned["blockers"]), **result)
     module.exit_json(**result)

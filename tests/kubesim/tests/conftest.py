@@ -19,3 +19,8 @@ def kubesim():
 @pytest.fixture
 def kube_env(kubesim, tmp_path):
     return client_env(kubesim, tmp_path)
+
+
+def pytest_configure(config):
+    # marker of the fleet tests (test_fleet.py): large simulated fleets
+    config.addinivalue_line("markers", "slow: long-running test (large simulated fleets)")

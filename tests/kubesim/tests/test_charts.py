@@ -13,6 +13,8 @@ import pytest
 import yaml
 
 from tests.kubesim.states import load_states
+from tests.kubesim.tests.chart_fixtures import (  # noqa: F401 - pytest fixtures
+    fixture_charts, helm_binary, helm_home)
 
 VERSIONS = ["4.2.20", "4.2.40", "4.2.58", "5.0.0", "5.0.19"]
 SEPARATE = ["mixCoordinator.enabled=false", "rootCoordinator.enabled=true",

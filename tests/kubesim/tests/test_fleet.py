@@ -36,7 +36,9 @@ def check_seeded(helm, env, kubeconfig, entry):
     ctx, ns, rel = entry["context"], entry["namespace"], entry["release"]
     status = helm_json(helm, env, "status", rel, "-n", ns, "--kube-context", ctx)
     assert status["info"]["status"] == "deployed"
-    assert status["chart"]["metadata"]["version"] == state.chart
+    listed = helm_json(helm, env, "list", "-n", ns, "--kube-context", ctx, "--filter", f"^{rel}$")
+    assert [(r["name"], r["chart"], r["status"]) for r in listed] == [
+        (rel, f"milvus-{state.chart}", "deployed")]
     user_values = helm_json(helm, env, "get", "values", rel, "-n", ns, "--kube-context", ctx)
     if state.image_tag:
         assert user_values["image"]["all"]["tag"] == state.image_tag

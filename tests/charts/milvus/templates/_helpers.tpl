@@ -87,15 +87,18 @@ Message queue of the first chain (Pulsar family / woodpecker): one branch wins.
 Returns external-pulsar, pulsar, woodpecker, pulsarv3 or "".
 */}}
 {{- define "milvus.mqFirstChain" -}}
+{{- $woodpecker := false -}}
+{{- if semverCompare ">=4.2.42-0" .Chart.Version -}}
+{{- /* read unconditionally: values of a chart without the key fail here (nil pointer) */ -}}
+{{- $woodpecker = .Values.woodpecker.enabled -}}
+{{- end -}}
 {{- if .Values.externalPulsar.enabled -}}
 external-pulsar
 {{- else if .Values.pulsar.enabled -}}
 pulsar
 {{- else -}}
 {{- $found := "" -}}
-{{- if semverCompare ">=4.2.42-0" .Chart.Version -}}
-{{- if .Values.woodpecker.enabled -}}{{- $found = "woodpecker" -}}{{- end -}}
-{{- end -}}
+{{- if $woodpecker -}}{{- $found = "woodpecker" -}}{{- end -}}
 {{- if and (not $found) (semverCompare ">=4.2.21-0" .Chart.Version) -}}
 {{- if .Values.pulsarv3.enabled -}}{{- $found = "pulsarv3" -}}{{- end -}}
 {{- end -}}

@@ -1,0 +1,299 @@
+# -*- coding: utf-8 -*-
+"""plugins/module_utils/helm.py: the exact helm argument lists and how helm's answers are read."""
+from __future__ import absolute_import, division, print_function
+
+import json
+
+import pytest
+
+import factories as f
+from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
+    Helm, HelmError, ReleaseNotFound, chart_arguments, upgrade_arguments)
+
+REPO = "https://zilliztech.github.io/milvus-helm"
+ENV = {"KUBECONFIG": "/etc/kube/eu.yaml", "HELM_KUBECONTEXT": "prod-eu-1", "HELM_KUBETOKEN": "s3cr3t-token"}
+FORBIDDEN = ("--install", "-i", "--atomic", "--wait", "--wait-for-jobs", "--reuse-values", "--reset-values",
+             "--force")
+
+
+class FakeRun(object):
+    """A stand-in for AnsibleModule.run_command: records calls, answers from a queue of (rc, out, err)."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def __call__(self, args, environ_update=None):
+        self.calls.append({"args": list(args), "env": environ_update})
+        if not self.answers:
+            raise AssertionError("unexpected helm call: %s" % args)
+        return self.answers.pop(0)
+
+
+def helm_with(*answers):
+    run = FakeRun(*answers)
+    return Helm(run, "/usr/local/bin/helm", ENV), run
+
+
+# -- upgrade_arguments ------------------------------------------------------------------------
+
+def test_upgrade_arguments_plain_chart_name_exact_list():
+    args = upgrade_arguments("vectors", "milvus", "milvus", "4.2.58", "/tmp/x/values.json", repo_url=REPO,
+                             timeout="10m", description="milvusops.cluster: hop mixcoord to chart 4.2.58")
+    assert args == [
+        "upgrade", "vectors", "milvus", "--repo", REPO,
+        "--namespace", "milvus",
+        "--version", "4.2.58",
+        "--reset-then-reuse-values",
+        "--values", "/tmp/x/values.json",
+        "--timeout", "10m",
+        "--description", "milvusops.cluster: hop mixcoord to chart 4.2.58",
+    ]
+
+
+def test_upgrade_arguments_minimal_without_timeout_description_or_repo():
+    args = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json")
+    assert args == ["upgrade", "rel", "milvus", "--namespace", "ns", "--version", "5.0.0",
+                    "--reset-then-reuse-values", "--values", "v.json"]
+
+
+@pytest.mark.parametrize("chart_ref", [
+    "oci://registry.internal/charts/milvus",
+    "/srv/charts/milvus",
+    "./charts/milvus",
+    "../milvus",
+    "~/charts/milvus",
+    "milvus-4.2.58.tgz",
+])
+def test_upgrade_arguments_paths_and_oci_refs_never_get_repo(chart_ref):
+    args = upgrade_arguments("rel", "ns", chart_ref, "4.2.58", "v.json", repo_url=REPO)
+    assert "--repo" not in args
+    assert REPO not in args
+    assert args[:3] == ["upgrade", "rel", chart_ref]
+
+
+def test_chart_arguments():
+    assert chart_arguments("milvus", REPO) == ["milvus", "--repo", REPO]
+    assert chart_arguments("milvus", None) == ["milvus"]
+    assert chart_arguments("milvus", "") == ["milvus"]
+    assert chart_arguments("oci://r/milvus", REPO) == ["oci://r/milvus"]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_upgrade_arguments_never_carry_forbidden_flags(dry_run):
+    args = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json", repo_url=REPO, timeout="5m",
+                             description="d", dry_run=dry_run)
+    for flag in FORBIDDEN:
+        assert flag not in args
+    assert not [a for a in args if a.startswith(("--install", "--atomic", "--wait", "--reuse-values",
+                                                 "--reset-values"))]
+    assert args.count("--reset-then-reuse-values") == 1
+    assert args[args.index("--version") + 1] == "5.0.0"
+    assert args[args.index("--values") + 1] == "v.json"
+
+
+def test_upgrade_arguments_dry_run_renders_on_server_as_json():
+    args = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json", dry_run=True)
+    assert args[-3:] == ["--dry-run=server", "--output", "json"]
+    assert "--dry-run" not in args  # the bare (client) dry run would not consult the server
+    assert "--dry-run=client" not in args
+    plain = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json")
+    assert not [a for a in plain if a.startswith("--dry-run") or a == "--output"]
+
+
+# -- Helm.run and the environment -------------------------------------------------------------
+
+def test_run_prefixes_binary_and_passes_environment():
+    helm, run = helm_with((0, "ok\n", ""))
+    assert helm.run(["status", "rel"]) == "ok\n"
+    assert run.calls == [{"args": ["/usr/local/bin/helm", "status", "rel"], "env": ENV}]
+
+
+def test_environment_is_a_copy_not_the_callers_dict():
+    env = {"HELM_KUBECONTEXT": "a"}
+    helm = Helm(FakeRun(), "helm", env)
+    env["HELM_KUBECONTEXT"] = "b"
+    assert helm.environment == {"HELM_KUBECONTEXT": "a"}
+
+
+def test_environment_passed_on_every_call_and_token_never_in_args():
+    history = f.history([("deployed", "4.2.20", "2.4.16", "Install complete")])
+    helm, run = helm_with(
+        (0, "v3.17.3", ""),
+        (0, json.dumps(history), ""),
+        (0, "{}", ""),
+        (0, "---\nkind: Service\n", ""),
+        (0, json.dumps({"name": "rel", "manifest": ""}), ""),
+        (0, "Release \"rel\" has been upgraded.", ""),
+    )
+    helm.version()
+    helm.history("rel", "milvus")
+    helm.get_values("rel", "milvus")
+    helm.get_manifest("rel", "milvus")
+    helm.upgrade("rel", "milvus", "milvus", "5.0.0", "v.json", repo_url=REPO, dry_run=True)
+    helm.upgrade("rel", "milvus", "milvus", "5.0.0", "v.json", repo_url=REPO)
+    assert len(run.calls) == 6
+    for call in run.calls:
+        assert call["env"] == ENV
+        assert call["args"][0] == "/usr/local/bin/helm"
+        assert not [a for a in call["args"] if "s3cr3t-token" in a]
+
+
+def test_failure_raises_helm_error_with_stderr_and_command():
+    helm, run = helm_with((1, "", "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in "
+                                  "progress\n"))
+    with pytest.raises(HelmError) as info:
+        helm.run(["upgrade", "rel"])
+    exc = info.value
+    assert not isinstance(exc, ReleaseNotFound)
+    assert exc.rc == 1
+    assert exc.stderr == "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress"
+    assert exc.command == ["/usr/local/bin/helm", "upgrade", "rel"]
+    assert "another operation" in str(exc)
+    assert "rc=1" in str(exc)
+    assert exc.unreachable is False
+
+
+def test_failure_message_falls_back_to_stdout_when_stderr_empty():
+    helm, run = helm_with((2, "something on stdout", ""))
+    with pytest.raises(HelmError) as info:
+        helm.run(["get", "values"])
+    assert "something on stdout" in str(info.value)
+
+
+def test_unreachable_cluster_is_recognised():
+    helm, run = helm_with((1, "", "Error: Kubernetes cluster unreachable: Get \"https://10.0.0.1:6443/version\": "
+                                  "dial tcp 10.0.0.1:6443: connect: connection refused"))
+    with pytest.raises(HelmError) as info:
+        helm.version()
+    assert info.value.unreachable is True
+
+
+# -- history ----------------------------------------------------------------------------------
+
+def test_history_arguments_and_rows():
+    rows = f.history([("superseded", "4.2.20", "2.4.16", "Install complete"),
+                      ("deployed", "4.2.58", "2.5.16", "milvusops.cluster: hop mixcoord to chart 4.2.58")])
+    helm, run = helm_with((0, json.dumps(rows), ""))
+    assert helm.history("vectors", "milvus") == rows
+    assert run.calls[0]["args"] == ["/usr/local/bin/helm", "history", "vectors", "--namespace", "milvus",
+                                    "--max", "20", "--output", "json"]
+
+
+def test_history_max_revisions():
+    helm, run = helm_with((0, "[]", ""))
+    assert helm.history("rel", "ns", max_revisions=5) == []
+    assert run.calls[0]["args"][run.calls[0]["args"].index("--max") + 1] == "5"
+
+
+def test_history_of_a_missing_release_is_none():
+    helm, run = helm_with((1, "", "Error: release: not found\n"))
+    assert helm.history("ghost", "milvus") is None
+    assert len(run.calls) == 1
+
+
+def test_history_other_failure_raises_with_stderr():
+    stderr = "Error: Kubernetes cluster unreachable: Get \"https://api:6443/version\": i/o timeout"
+    helm, run = helm_with((1, "", stderr))
+    with pytest.raises(HelmError) as info:
+        helm.history("rel", "milvus")
+    assert not isinstance(info.value, ReleaseNotFound)
+    assert info.value.stderr == stderr
+    assert "i/o timeout" in str(info.value)
+
+
+def test_history_forbidden_is_an_error_not_a_missing_release():
+    stderr = ('Error: query: failed to query with labels: secrets is forbidden: User "system:serviceaccount:ci:x" '
+              'cannot list resource "secrets" in API group "" in the namespace "milvus"')
+    helm, run = helm_with((1, "", stderr))
+    with pytest.raises(HelmError) as info:
+        helm.history("rel", "milvus")
+    assert "forbidden" in info.value.stderr
+
+
+def test_run_json_rejects_non_json():
+    helm, run = helm_with((0, "WARNING: kubeconfig is group-readable\n[]", ""))
+    with pytest.raises(HelmError) as info:
+        helm.history("rel", "milvus")
+    assert "not JSON" in str(info.value)
+
+
+# -- version ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("out,expected", [("v3.17.3", "3.17.3"), ("v3.14.0\n", "3.14.0"), ("3.15.1", "3.15.1")])
+def test_version_strips_the_v(out, expected):
+    helm, run = helm_with((0, out, ""))
+    assert helm.version() == expected
+    assert run.calls[0]["args"] == ["/usr/local/bin/helm", "version", "--template", "{{.Version}}"]
+
+
+# -- get values / manifest --------------------------------------------------------------------
+
+def test_get_values_user_supplied():
+    helm, run = helm_with((0, json.dumps({"image": {"all": {"tag": "v2.5.10"}}}), ""))
+    assert helm.get_values("rel", "milvus") == {"image": {"all": {"tag": "v2.5.10"}}}
+    assert run.calls[0]["args"] == ["/usr/local/bin/helm", "get", "values", "rel", "--namespace", "milvus",
+                                    "--output", "json"]
+
+
+def test_get_values_all_and_revision_flags():
+    values = f.all_values()
+    helm, run = helm_with((0, json.dumps(values), ""))
+    assert helm.get_values("rel", "milvus", all_values=True, revision=3) == values
+    assert run.calls[0]["args"] == ["/usr/local/bin/helm", "get", "values", "rel", "--namespace", "milvus",
+                                    "--all", "--revision", "3", "--output", "json"]
+
+
+@pytest.mark.parametrize("out", ["null", "null\n", ""])
+def test_get_values_none_stored_is_empty_dict(out):
+    # `helm get values -o json` of a release installed without values prints null
+    helm, run = helm_with((0, out, ""))
+    assert helm.get_values("rel", "milvus") == {}
+
+
+def test_get_manifest_arguments():
+    helm, run = helm_with((0, "---\nkind: Service\n", ""), (0, "", ""))
+    assert helm.get_manifest("rel", "milvus") == "---\nkind: Service\n"
+    helm.get_manifest("rel", "milvus", revision=2)
+    assert run.calls[0]["args"] == ["/usr/local/bin/helm", "get", "manifest", "rel", "--namespace", "milvus"]
+    assert run.calls[1]["args"] == ["/usr/local/bin/helm", "get", "manifest", "rel", "--namespace", "milvus",
+                                    "--revision", "2"]
+
+
+# -- upgrade ----------------------------------------------------------------------------------
+
+def test_upgrade_dry_run_returns_parsed_release():
+    release = {"name": "rel", "namespace": "milvus", "version": 4, "info": {"status": "pending-upgrade"},
+               "manifest": "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: rel-milvus\n"}
+    helm, run = helm_with((0, json.dumps(release), ""))
+    assert helm.upgrade("rel", "milvus", "milvus", "5.0.0", "v.json", repo_url=REPO, dry_run=True) == release
+    args = run.calls[0]["args"]
+    assert args[0] == "/usr/local/bin/helm"
+    assert args[1:] == upgrade_arguments("rel", "milvus", "milvus", "5.0.0", "v.json", repo_url=REPO, dry_run=True)
+
+
+def test_upgrade_dry_run_without_json_is_an_error():
+    helm, run = helm_with((0, "Release \"rel\" has been upgraded. Happy Helming!", ""))
+    with pytest.raises(HelmError) as info:
+        helm.upgrade("rel", "milvus", "milvus", "5.0.0", "v.json", dry_run=True)
+    assert "--dry-run=server" in str(info.value)
+
+
+def test_upgrade_real_returns_stdout_and_has_no_dry_run():
+    helm, run = helm_with((0, "Release \"rel\" has been upgraded.", ""))
+    out = helm.upgrade(release="rel", namespace="milvus", chart_ref="milvus", version="4.2.58",
+                       values_file="v.json", repo_url=REPO, timeout="10m", description="milvusops.cluster: hop x")
+    assert out == "Release \"rel\" has been upgraded."
+    args = run.calls[0]["args"]
+    assert not [a for a in args if a.startswith("--dry-run")]
+    assert "--output" not in args
+    assert args[args.index("--description") + 1] == "milvusops.cluster: hop x"
+
+
+def test_upgrade_failure_raises_with_stderr():
+    stderr = "Error: UPGRADE FAILED: cannot patch \"rel-pulsar-bookie\" with kind StatefulSet: field is immutable"
+    helm, run = helm_with((1, "", stderr))
+    with pytest.raises(HelmError) as info:
+        helm.upgrade("rel", "milvus", "milvus", "4.2.58", "v.json")
+    assert info.value.stderr == stderr
+    assert "field is immutable" in str(info.value)
