@@ -13,6 +13,8 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import 
     dangerous_removals, object_diff, parse_manifest)
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import (
     DESCRIPTION_PREFIX, values_already_applied)
+from ansible_collections.milvusops.cluster.plugins.module_utils.versions import (
+    parse_chart_version, try_parse_milvus_tag)
 
 PENDING_STATES = ("pending-install", "pending-upgrade", "pending-rollback")
 
@@ -39,9 +41,32 @@ def hop_state(history, user_values, chart_version, hop_values):
             "to deployed before upgrading" % (state["revision"], description))
     elif status not in ("deployed", "failed"):
         state["refusal"] = "the release is %s; only a deployed release can be upgraded" % status
+    else:
+        state["refusal"] = downgrade_refusal(current_chart, chart_version, user_values, hop_values)
     state["applied"] = (status == "deployed" and current_chart == chart_version
                         and values_already_applied(state["user_values"], hop_values))
     return state
+
+
+def downgrade_refusal(current_chart, chart_version, user_values, hop_values):
+    """Refuse a hop that would move the chart or the stored image tag backwards (never a downgrade)."""
+    try:
+        if parse_chart_version(current_chart) > parse_chart_version(chart_version):
+            return ("the release is on chart %s, newer than this hop's chart %s: a hop never downgrades. "
+                    "Run milvus_preflight for the hops still needed" % (current_chart, chart_version))
+    except ValueError:
+        pass
+    stored_tag, wanted_tag = _image_tag(user_values), _image_tag(hop_values)
+    stored = try_parse_milvus_tag(stored_tag) if isinstance(stored_tag, str) else None
+    wanted = try_parse_milvus_tag(wanted_tag) if isinstance(wanted_tag, str) else None
+    if stored is not None and wanted is not None and stored.version > wanted.version:
+        return ("the stored image tag %s is newer than this hop's %s: a hop never downgrades. Run "
+                "milvus_preflight for the hops still needed" % (_image_tag(user_values), _image_tag(hop_values)))
+    return None
+
+
+def _image_tag(values):
+    return (((values or {}).get("image") or {}).get("all") or {}).get("tag")
 
 
 def object_changes(live_manifest, rendered_manifest):

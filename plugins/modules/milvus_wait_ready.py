@@ -246,8 +246,8 @@ class Waiter(object):
                       api_errors=list(self.view.errors))
         target = describe_target(self.params)
         if failed:
-            reasons = "; ".join("pod %s container %s: %s %s" % (
-                f.get("pod"), f.get("container"), f.get("reason"), (f.get("message") or "")[:200]).strip()
+            reasons = "; ".join(("pod %s container %s: %s %s" % (
+                f.get("pod"), f.get("container"), f.get("reason"), (f.get("message") or "")[:200])).strip()
                 for f in verdict["failures"])
             self.module.fail_json(msg="%s: the rollout of %s:%s cannot succeed: %s" % (
                 target, self.params["image_repository"], self.params["image_tag"], reasons), **result)

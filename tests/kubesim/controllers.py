@@ -75,6 +75,7 @@ class Controllers:
         self.store = manager.store
         self.cluster = manager.cluster
         self._complete_logged = {}
+        self._deadline_checks = {}
 
     def sync(self, plural, ns, name):
         fn = {"deployments": self.deployment, "replicasets": self.replicaset,
@@ -354,7 +355,12 @@ class Controllers:
                                        replicaset=rs_name, images=[c.get("image") for c in
                                                                    d["spec"]["template"]["spec"]["containers"]])
         elif not complete:
-            self.m.schedule(min(deadline, 3600) + 0.5, ("deployments", ns, name))
+            # One pending deadline check per deployment, not one per sync.
+            due = self._deadline_checks.get(key, 0)
+            if due < time.time():
+                wait = min(deadline, 3600) + 0.5
+                self._deadline_checks[key] = time.time() + wait
+                self.m.schedule(wait, ("deployments", ns, name))
 
     # ---- StatefulSet -----------------------------------------------------------------
     def statefulset(self, ns, name):

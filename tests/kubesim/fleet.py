@@ -206,6 +206,15 @@ class Fleet:
             raise FleetError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()}")
         return proc
 
+    def reader(self, name: str) -> "KubeReader":
+        """A small read-only API client for cluster ``name`` (``.get(path) -> dict``)."""
+        return KubeReader(self.kubeconfig, self[name].context)
+
+    def wait_ready(self, name: str, timeout: float = 300.0) -> dict:
+        """Wait until the release namespace of cluster ``name`` is rolled out and Ready."""
+        m = self[name]
+        return wait_namespace_ready(self.kubeconfig, m.context, m.namespace, timeout=timeout)
+
     # ---------------------------------------------------------------- lifecycle
     def up(self) -> "Fleet":
         started = time.monotonic()
@@ -309,7 +318,7 @@ class Fleet:
         if status["info"]["status"] != "deployed":
             raise FleetError(f"helm install of {m.release} left the release "
                              f"{status['info']['status']}: {status['info'].get('description')}")
-        wait_release_ready(self, m, timeout=self.ready_timeout)
+        self.wait_ready(m.name, timeout=self.ready_timeout)
         m.seeded = True
         m.seed_seconds = round(time.monotonic() - t0, 2)
 
@@ -382,24 +391,14 @@ class KubeReader:
         with urllib.request.urlopen(req, timeout=timeout, context=self.ssl) as resp:
             return json.loads(resp.read())
 
-    def close(self) -> None:
-        pass
 
 
-def api_client(kubeconfig, context) -> KubeReader:
-    return KubeReader(kubeconfig, context)
-
-
-def _get_json(api: KubeReader, path: str) -> dict:
-    return api.get(path)
-
-
-def release_snapshot(api, namespace: str) -> dict:
-    """Deployments, StatefulSets, Jobs and Pods of a namespace (raw API JSON)."""
+def namespace_snapshot(api: KubeReader, namespace: str) -> dict:
+    """Deployments, StatefulSets and Pods of a namespace (raw API JSON)."""
     return {
-        "deployments": _get_json(api, f"/apis/apps/v1/namespaces/{namespace}/deployments")["items"],
-        "statefulsets": _get_json(api, f"/apis/apps/v1/namespaces/{namespace}/statefulsets")["items"],
-        "pods": _get_json(api, f"/api/v1/namespaces/{namespace}/pods")["items"],
+        "deployments": api.get(f"/apis/apps/v1/namespaces/{namespace}/deployments")["items"],
+        "statefulsets": api.get(f"/apis/apps/v1/namespaces/{namespace}/statefulsets")["items"],
+        "pods": api.get(f"/api/v1/namespaces/{namespace}/pods")["items"],
     }
 
 
@@ -435,23 +434,23 @@ def not_ready_reasons(snap: dict) -> list[str]:
     return reasons
 
 
-def wait_release_ready(fleet: Fleet, m: FleetMember, timeout: float = 300.0,
-                       interval: float = 0.25) -> dict:
-    """Block until every workload in the member's namespace is rolled out and Ready."""
-    api = api_client(fleet.kubeconfig, m.context)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            snap = release_snapshot(api, m.namespace)
-            reasons = not_ready_reasons(snap)
-            if not reasons:
-                return snap
-            if time.monotonic() > deadline:
-                raise FleetError(f"{m.name}: release {m.release} not ready after {timeout:.0f}s: "
-                                 + "; ".join(reasons[:8]))
-            time.sleep(interval)
-    finally:
-        api.close()
+def wait_namespace_ready(kubeconfig, context: str, namespace: str, timeout: float = 300.0,
+                         interval: float = 0.25) -> dict:
+    """Block until every workload in ``namespace`` is rolled out and Ready; return the snapshot.
+
+    Raises FleetError with the outstanding reasons when ``timeout`` seconds pass first.
+    """
+    api = KubeReader(kubeconfig, context)
+    deadline = time.monotonic() + timeout
+    while True:
+        snap = namespace_snapshot(api, namespace)
+        reasons = not_ready_reasons(snap)
+        if not reasons:
+            return snap
+        if time.monotonic() > deadline:
+            raise FleetError(f"{context}: namespace {namespace} not ready after {timeout:.0f}s: "
+                             + "; ".join(reasons[:8]))
+        time.sleep(interval)
 
 
 # -------------------------------------------------------------------- CLI

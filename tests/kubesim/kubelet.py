@@ -79,6 +79,12 @@ class Kubelet:
             return
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             return
+        # Our own status writes come back as events: only advance a pod on its scheduled tick
+        # (restarts, pull retries), otherwise a crash loop would spin.
+        wait = st.get("next_at", 0) - time.time()
+        if wait > 0:
+            self.m.schedule(wait, ("pods", ns, name))
+            return
         self._tick(pod, st)
 
     def _schedule_pod(self, pod):
@@ -222,6 +228,7 @@ class Kubelet:
             phase = "Running"
         all_ready = phase == "Running" and all(s["ready"] for s in statuses)
         self._write(pod, st, phase, statuses, all_ready)
+        st["next_at"] = now + next_tick if next_tick is not None else 0
         if next_tick is not None and phase not in ("Succeeded", "Failed"):
             self.m.schedule(next_tick, ("pods", pod["metadata"]["namespace"], pod_name))
         fault_next = faults.next_change()

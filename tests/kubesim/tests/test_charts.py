@@ -378,12 +378,8 @@ def test_state_renders_its_expectation(r, state):
 
 # ---------------------------------------------------------------------------- the trap (kubesim)
 def _kube_objects(fleet, member, kind_path):
-    from tests.kubesim.fleet import _get_json, api_client
-    api = api_client(fleet.kubeconfig, member.context)
-    try:
-        return {o["metadata"]["name"]: o for o in _get_json(api, kind_path)["items"]}
-    finally:
-        api.close()
+    api = fleet.reader(member.name)
+    return {o["metadata"]["name"]: o for o in api.get(kind_path)["items"]}
 
 
 MQ_KINDS = {
@@ -422,7 +418,8 @@ def trap_fleet(tmp_path_factory):
 
     fleet = Fleet(tmp_path_factory.mktemp("trap-fleet"),
                   clusters=[("unpinned", "v2416-old"), ("pinned", "v2416-old"),
-                            ("kafka", "v2516-kafka"), ("reuse", "v2416-old")],
+                            ("kafka", "v2516-kafka"), ("reuse", "v2416-old"),
+                            ("path", "v2510-separate-pulsar2")],
                   pod_start_delay=0.0, seed_workers=2, ready_timeout=120)
     fleet.up()
     yield fleet
@@ -438,8 +435,6 @@ def _upgrade(fleet, member, version, sets, *flags, check=True):
 
 
 def test_trap_unpinned_hop1_replaces_pulsar_v2_with_empty_v3(trap_fleet):
-    from tests.kubesim.fleet import wait_release_ready
-
     m = trap_fleet["unpinned"]
     before = objects_with_prefix(trap_fleet, m, "rel-pulsar-")
     expected_kinds = {"StatefulSet": 5, "Service": 5, "ConfigMap": 5, "Job": 2,
@@ -467,7 +462,7 @@ def test_trap_unpinned_hop1_replaces_pulsar_v2_with_empty_v3(trap_fleet):
     values = json.loads(trap_fleet.helm("get", "values", m.release, "-n", m.namespace, "--all",
                                         "-o", "json", cluster=m.name).stdout)
     assert (values["pulsar"]["enabled"], values["pulsarv3"]["enabled"]) == (False, True)
-    wait_release_ready(trap_fleet, m, timeout=120)
+    trap_fleet.wait_ready(m.name, timeout=120)
 
 
 def test_trap_pinned_hop1_keeps_pulsar_v2_objects(trap_fleet):
@@ -505,3 +500,32 @@ def test_plain_reuse_values_fails_to_render(trap_fleet):
     status = json.loads(trap_fleet.helm("status", m.release, "-n", m.namespace, "-o", "json",
                                         cluster=m.name).stdout)
     assert status["version"] == 1 and status["info"]["status"] == "deployed"
+
+
+def test_documented_path_with_pins_keeps_pulsar_and_reaches_streaming(trap_fleet):
+    m = trap_fleet["path"]
+    pins = ["pulsar.enabled=true", "pulsarv3.enabled=false"]
+    before = objects_with_prefix(trap_fleet, m, "rel-pulsar-")
+    assert len(before) == 20
+    deps_path = f"/apis/apps/v1/namespaces/{m.namespace}/deployments"
+
+    _upgrade(trap_fleet, m, "4.2.58", HOP1 + pins, "--reset-then-reuse-values")
+    trap_fleet.wait_ready(m.name, timeout=120)
+    assert sorted(_kube_objects(trap_fleet, m, deps_path)) == [
+        "rel-milvus-datanode", "rel-milvus-indexnode", "rel-milvus-mixcoord", "rel-milvus-proxy",
+        "rel-milvus-querynode"]
+
+    _upgrade(trap_fleet, m, "5.0.0", ["image.all.tag=v2.6.4", "streaming.enabled=true",
+                                      "indexNode.enabled=false"] + pins,
+             "--reset-then-reuse-values")
+    trap_fleet.wait_ready(m.name, timeout=120)
+    deps = _kube_objects(trap_fleet, m, deps_path)
+    assert sorted(deps) == ["rel-milvus-datanode", "rel-milvus-mixcoord", "rel-milvus-proxy",
+                            "rel-milvus-querynode", "rel-milvus-streamingnode"]
+    images = {c["image"] for d in deps.values() for c in d["spec"]["template"]["spec"]["containers"]}
+    assert images == {"milvusdb/milvus:v2.6.4"}
+    assert objects_with_prefix(trap_fleet, m, "rel-pulsar-") == before
+    assert not objects_with_prefix(trap_fleet, m, "rel-pulsarv3-")
+    text = live_default_yaml(trap_fleet, m)
+    assert mq_blocks(text) == ["pulsar"]
+    assert top_value(text, "pulsar", "address") == "rel-pulsar-proxy"

@@ -170,3 +170,31 @@ def test_control_api(kubesim):
     assert ready_ev and ready_ev[0]["ts"] - t0 >= 0.3     # pod_start_delay honoured
     assert [e for e in evs if e["type"] == "DeploymentRolloutComplete" and e["name"] == "slow"]
     assert control(kubesim, "GET", f"events?since={time.time() + 1}")[1]["events"] == []
+
+
+def test_crash_loop_restarts_at_the_configured_pace(kubesim):
+    kubesim.set_config(restart_interval=0.2)
+    kubesim.faults.add({"type": "crashloop", "image": "bad:"})
+    kubesim.store.create("deployments", "default", deployment("pace", "bad:1", replicas=1))
+    wait_for(lambda: pods(kubesim, "pace") and cstatus(pods(kubesim, "pace")[0]).get("restartCount", 0) >= 1,
+             what="first restart")
+    t0, rv0 = time.monotonic(), int(kubesim.store.resource_version)
+    wait_for(lambda: cstatus(pods(kubesim, "pace")[0])["restartCount"] >= 3, what="two more restarts")
+    elapsed = time.monotonic() - t0
+    assert elapsed >= 0.3, "restarts must not spin faster than restart_interval"
+    assert int(kubesim.store.resource_version) - rv0 < 20
+
+
+def test_progress_deadline_exceeded(kubesim):
+    kubesim.set_config(restart_interval=0.2)
+    kubesim.faults.add({"type": "imagepull", "image": "missing:"})
+    d = deployment("stuck", "missing:1", replicas=1)
+    d["spec"]["progressDeadlineSeconds"] = 1
+    kubesim.store.create("deployments", "default", d)
+
+    def exceeded():
+        conds = {c["type"]: c for c in (kubesim.store.get("deployments", "stuck", "default").get("status") or {})
+                 .get("conditions", [])}
+        p = conds.get("Progressing", {})
+        return p.get("status") == "False" and p.get("reason") == "ProgressDeadlineExceeded"
+    wait_for(exceeded, timeout=6, what="ProgressDeadlineExceeded")

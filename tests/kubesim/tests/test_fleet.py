@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import yaml
 
 pytest.importorskip("tests.kubesim.server")
 
-from tests.kubesim.fleet import Fleet, _get_json, api_client  # noqa: E402
+from tests.kubesim.fleet import Fleet, KubeReader  # noqa: E402
 from tests.kubesim.states import load_states  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -44,31 +45,28 @@ def check_seeded(helm, env, kubeconfig, entry):
         assert user_values["image"]["all"]["tag"] == state.image_tag
     if not state.set and not state.image_tag and not state.image_repository:
         assert user_values in ({}, None)
-    api = api_client(kubeconfig, ctx)
-    try:
-        sel = f"app.kubernetes.io/instance={rel},app.kubernetes.io/name=milvus"
-        deps = _get_json(api, f"/apis/apps/v1/namespaces/{ns}/deployments?labelSelector={sel}")
-        comps = sorted(d["metadata"]["labels"]["component"] for d in deps["items"])
-        assert comps == sorted(state.expect["components"])
-        for d in deps["items"]:
-            st = d["status"]
-            assert st.get("readyReplicas") == st.get("updatedReplicas") == d["spec"]["replicas"]
-        pods = _get_json(api, f"/api/v1/namespaces/{ns}/pods?labelSelector={sel}")["items"]
-        repo = state.image_repository or "milvusdb/milvus"
-        assert sorted(p["metadata"]["labels"]["component"] for p in pods) == comps
-        for p in pods:
-            assert p["spec"]["containers"][0]["image"] == f"{repo}:{state.expect['image_tag']}"
-            ready = {c["type"]: c["status"] for c in p["status"]["conditions"]}
-            assert ready.get("Ready") == "True", p["metadata"]["name"]
-        sts = _get_json(api, f"/apis/apps/v1/namespaces/{ns}/statefulsets")["items"]
-        apps = {s["metadata"]["labels"].get("app") or s["metadata"]["labels"].get(
-            "app.kubernetes.io/name") for s in sts}
-        mq = state.expect["mq"]
-        assert ("pulsar" in apps) is ("pulsar-v2" in mq)
-        assert ("pulsarv3" in apps) is ("pulsar-v3" in mq)
-        assert ("kafka" in apps) is ("kafka" in mq)
-    finally:
-        api.close()
+    api = KubeReader(kubeconfig, ctx)
+    sel = urllib.parse.quote(f"app.kubernetes.io/instance={rel},app.kubernetes.io/name=milvus")
+    deps = api.get(f"/apis/apps/v1/namespaces/{ns}/deployments?labelSelector={sel}")
+    comps = sorted(d["metadata"]["labels"]["component"] for d in deps["items"])
+    assert comps == sorted(state.expect["components"])
+    for d in deps["items"]:
+        st = d["status"]
+        assert st.get("readyReplicas") == st.get("updatedReplicas") == d["spec"]["replicas"]
+    pods = api.get(f"/api/v1/namespaces/{ns}/pods?labelSelector={sel}")["items"]
+    repo = state.image_repository or "milvusdb/milvus"
+    assert sorted(p["metadata"]["labels"]["component"] for p in pods) == comps
+    for p in pods:
+        assert p["spec"]["containers"][0]["image"] == f"{repo}:{state.expect['image_tag']}"
+        ready = {c["type"]: c["status"] for c in p["status"]["conditions"]}
+        assert ready.get("Ready") == "True", p["metadata"]["name"]
+    sts = api.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets")["items"]
+    apps = {s["metadata"]["labels"].get("app") or s["metadata"]["labels"].get(
+        "app.kubernetes.io/name") for s in sts}
+    mq = state.expect["mq"]
+    assert ("pulsar" in apps) is ("pulsar-v2" in mq)
+    assert ("pulsarv3" in apps) is ("pulsar-v3" in mq)
+    assert ("kafka" in apps) is ("kafka" in mq)
 
 
 def api_reachable(url: str) -> bool:
@@ -145,6 +143,22 @@ def test_api_fleet_release_override(tmp_path):
         url = f["x"].url
     assert not api_reachable(url)
     assert json.loads(f.fleet_json.read_text())["status"] == "stopped"
+
+
+def test_api_fleet_tls_and_token(tmp_path):
+    with Fleet(tmp_path, clusters=[("secure", "v2514-mixcoord-pulsar3")], tls=True,
+               token="fleet-test-token") as f:
+        assert f["secure"].url.startswith("https://")
+        cfg = yaml.safe_load(f.kubeconfig.read_text())
+        assert cfg["users"][0]["user"] == {"token": "fleet-test-token"}
+        entry = json.loads(f.fleet_json.read_text())["clusters"][0]
+        check_seeded(f.helm_binary, f.helm_env(), f.kubeconfig, entry)
+        req = urllib.request.Request(f["secure"].url + "/api/v1/namespaces")
+        import ssl
+        ctx = ssl.create_default_context(cafile=f["secure"].cluster.ca_cert_path)
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=5, context=ctx)
+        assert err.value.code == 401
 
 
 def test_api_fleet_rejects_unknown_state(tmp_path):

@@ -1,0 +1,828 @@
+# -*- coding: utf-8 -*-
+"""The three modules through their boundary: module args in, the JSON they print out.
+
+helm.py's Helm and kube.py's Kube are replaced by fakes that answer with real-shaped data
+(factories.py); everything between (observe, plan, hop, rollout, readiness, mq) is the real code.
+"""
+from __future__ import absolute_import, division, print_function
+
+import copy
+import json
+import os
+import stat
+import threading
+import time
+
+import pytest
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
+
+import factories as f
+from test_hop import HOP1_VALUES, LIVE, RENDERED_HOP1, RENDERED_SWITCH
+from ansible_collections.milvusops.cluster.plugins.module_utils import mq
+from ansible_collections.milvusops.cluster.plugins.module_utils.helm import HelmError
+from ansible_collections.milvusops.cluster.plugins.module_utils.names import milvus_selector
+from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX
+from ansible_collections.milvusops.cluster.plugins.module_utils.redact import REDACTED
+from ansible_collections.milvusops.cluster.plugins.modules import milvus_helm_hop, milvus_preflight, milvus_wait_ready
+
+TOKEN = "s3cr3t-token"
+HELM_PATH = "/fake/bin/helm"
+V2_PINS = mq.pins("pulsar-v2")
+OLD = "milvusdb/milvus:v2.5.10"
+HOP1_IMAGE = "milvusdb/milvus:v2.5.16"
+HOP2_IMAGE = "milvusdb/milvus:v2.6.4"
+HOP1_EXPECTED = ["datanode", "indexnode", "mixcoord", "proxy", "querynode"]
+HOP1_REMOVED = ["datacoord", "indexcoord", "querycoord", "rootcoord", "streamingnode"]
+HOP2_EXPECTED = ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"]
+HOP2_REMOVED = ["datacoord", "indexcoord", "indexnode", "querycoord", "rootcoord"]
+
+
+@pytest.fixture(autouse=True)
+def fake_helm_binary(monkeypatch):
+    monkeypatch.setattr(AnsibleModule, "get_bin_path",
+                        lambda self, arg, required=False, opt_dirs=None: HELM_PATH if arg == "helm" else None)
+    for variable in ("K8S_AUTH_KUBECONFIG", "K8S_AUTH_CONTEXT", "K8S_AUTH_HOST", "K8S_AUTH_API_KEY",
+                     "K8S_AUTH_SSL_CA_CERT", "K8S_AUTH_VERIFY_SSL"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+def run_module(module, args, capsys, check_mode=False, diff=False):
+    """Run a module's main() with args; returns (parsed result, raw stdout)."""
+    args = dict(args)
+    if check_mode:
+        args["_ansible_check_mode"] = True
+    if diff:
+        args["_ansible_diff"] = True
+    capsys.readouterr()
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    out = capsys.readouterr().out
+    return json.loads(out), out
+
+
+# -- fakes ------------------------------------------------------------------------------------
+
+class FakeHelm(object):
+    """Stands in for helm.Helm; `bind` replaces the class in a module's namespace."""
+
+    def __init__(self, history, user_values=None, all_values=None, live_manifest=LIVE, rendered=RENDERED_HOP1,
+                 version="3.17.3", upgrade_error=None, on_upgrade=None):
+        self.rows = copy.deepcopy(history)
+        self.user_values = copy.deepcopy(user_values if user_values is not None else {})
+        self.all_values = copy.deepcopy(all_values if all_values is not None else {})
+        self.live_manifest = live_manifest
+        self.rendered = rendered
+        self.client_version = version
+        self.upgrade_error = upgrade_error
+        self.on_upgrade = on_upgrade
+        self.calls = []
+        self.upgrades = []
+        self.binary = None
+        self.environment = None
+
+    def bind(self, run_command, binary="helm", environment=None):
+        self.binary = binary
+        self.environment = dict(environment or {})
+        return self
+
+    def version(self):
+        self.calls.append(("version",))
+        return self.client_version
+
+    def history(self, release, namespace, max_revisions=20):
+        self.calls.append(("history", release, namespace))
+        return copy.deepcopy(self.rows) if self.rows else None
+
+    def get_values(self, release, namespace, all_values=False, revision=None):
+        self.calls.append(("get_values", release, namespace, all_values))
+        return copy.deepcopy(self.all_values if all_values else self.user_values)
+
+    def get_manifest(self, release, namespace, revision=None):
+        self.calls.append(("get_manifest", release, namespace))
+        return self.live_manifest
+
+    def upgrade(self, **kwargs):
+        self.calls.append(("upgrade", kwargs.get("dry_run", False)))
+        self.upgrades.append(dict(kwargs))
+        if self.on_upgrade:
+            self.on_upgrade(kwargs)
+        if kwargs.get("dry_run"):
+            return {"name": kwargs["release"], "namespace": kwargs["namespace"],
+                    "info": {"status": "pending-upgrade"}, "manifest": self.rendered}
+        if self.upgrade_error:
+            raise self.upgrade_error
+        for row in self.rows:
+            if row["status"] == "deployed":
+                row["status"] = "superseded"
+        self.rows.append({"revision": self.rows[-1]["revision"] + 1, "updated": "2025-02-01T00:00:00Z",
+                          "status": "deployed", "chart": "milvus-%s" % kwargs["version"], "app_version": "2.5.16",
+                          "description": kwargs.get("description")})
+        return "Release \"%s\" has been upgraded. Happy Helming!" % kwargs["release"]
+
+    @property
+    def real_upgrades(self):
+        return [u for u in self.upgrades if not u.get("dry_run")]
+
+
+def _matches(obj, selector):
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for term in filter(None, (selector or "").split(",")):
+        key, _, value = term.partition("=")
+        if labels.get(key) != value:
+            return False
+    return True
+
+
+def mq_statefulset_objects(families=("pulsar",), release="rel", suffix="a"):
+    names = f.mq_statefulsets(families, release)
+    uids = f.statefulset_uids(names, suffix)
+    objects = []
+    for family, members in names.items():
+        for name in members:
+            labels = ({"app.kubernetes.io/instance": release, "app.kubernetes.io/name": "kafka"}
+                      if family == "kafka" else {"release": release, "app": family,
+                                                 "component": name.rsplit("-", 1)[1]})
+            objects.append({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                            "metadata": {"name": name, "namespace": "milvus", "uid": uids[name], "labels": labels},
+                            "spec": {"replicas": 1, "serviceName": name}})
+    return objects, names, uids
+
+
+class FakeKube(object):
+    """Stands in for kube.Kube: label-selected lists, scripted watch events, proxy answers."""
+
+    def __init__(self, objects=None, configmaps=(), server="1.31.0", healthz=(200, "OK"), metrics=None,
+                 events=None):
+        self.lock = threading.Lock()
+        self.objects = dict((kind, list(items)) for kind, items in (objects or {}).items())
+        self.configmaps = dict((cm["metadata"]["name"], cm) for cm in configmaps)
+        self.server = server
+        self.healthz = healthz
+        self.metrics = metrics or {}
+        self.events = dict((kind, list(batches)) for kind, batches in (events or {}).items())
+        self.idle = threading.Event()
+        self.params = None
+        self.lists = []
+        self.watches = []
+        self.proxied = []
+
+    def bind(self, params):
+        self.params = dict(params)
+        return self
+
+    def server_version(self):
+        return self.server
+
+    def list(self, kind, namespace, label_selector=None):
+        with self.lock:
+            self.lists.append((kind, namespace, label_selector))
+            items = [o for o in self.objects.get(kind, []) if _matches(o, label_selector)]
+            return copy.deepcopy(items), str(len(self.lists))
+
+    def read(self, kind, namespace, name):
+        assert kind == "ConfigMap"
+        return copy.deepcopy(self.configmaps.get(name))
+
+    def watch(self, kind, namespace, label_selector, resource_version, timeout_seconds):
+        with self.lock:
+            self.watches.append((kind, label_selector))
+            batch = self.events.get(kind, [[]]).pop(0) if self.events.get(kind) else []
+        for event_type, obj in batch:
+            with self.lock:
+                items = self.objects.setdefault(kind, [])
+                items[:] = [o for o in items if o["metadata"]["name"] != obj["metadata"]["name"]]
+                if event_type != "DELETED":
+                    items.append(obj)
+            yield event_type, copy.deepcopy(obj)
+        # a quiet watch: the server would hold it open; a tiny bounded wait keeps the relist loop calm
+        self.idle.wait(0.02)
+
+    def proxy_get(self, kind, namespace, name, port, path):
+        with self.lock:
+            self.proxied.append((kind, namespace, name, port, path))
+        if path == "healthz":
+            return self.healthz
+        return self.metrics.get(name, (404, "not found"))
+
+
+# -- milvus_preflight -------------------------------------------------------------------------
+
+def preflight_setup(monkeypatch, observed):
+    sts_objects = []
+    for family, names in observed["mq_statefulsets"].items():
+        for name in names:
+            labels = ({"app.kubernetes.io/instance": "rel", "app.kubernetes.io/name": "kafka"}
+                      if family == "kafka" else {"release": "rel", "app": family})
+            sts_objects.append({"kind": "StatefulSet", "metadata": {
+                "name": name, "uid": observed["mq_statefulset_uids"][name], "labels": labels}})
+    other_release = f.deployment("proxy", release="other")  # must not be picked up
+    helm = FakeHelm(observed["release"]["history"] if observed["release"] else None,
+                    observed["user_values"], observed["all_values"], version=observed["helm_version"])
+    kube = FakeKube({"Deployment": observed["deployments"] + [other_release], "Pod": observed["pods"],
+                     "StatefulSet": sts_objects}, configmaps=[observed["configmap"]], server=observed["kube_version"])
+    monkeypatch.setattr(milvus_preflight, "Helm", helm.bind)
+    monkeypatch.setattr(milvus_preflight, "Kube", kube.bind)
+    return helm, kube
+
+
+PREFLIGHT_ARGS = {"release": "rel", "namespace": "milvus", "cluster_name": "prod-eu-1", "context": "prod-eu-1"}
+
+
+def old_default_pulsar():
+    """2.5.10, separate coordinators, installed from chart 4.2.20 with the default Pulsar v2 and no MQ keys."""
+    observed = f.observed("v2.5.10", "separate", "pulsar-v2", chart="4.2.20",
+                          user_values={"image": {"all": {"tag": "v2.5.10"}}})
+    assert "pulsar" not in observed["user_values"]
+    cm_text = observed["configmap"]["data"]["default.yaml"]
+    assert "type: pulsar" in cm_text and "address: rel-pulsar-proxy" in cm_text
+    return observed
+
+
+def test_preflight_old_default_pulsar_v2_two_hops_pinning_v2(monkeypatch, capsys):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
+    result, out = run_module(milvus_preflight, PREFLIGHT_ARGS, capsys)
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["changed"] is False
+    assert result["blockers"] == []
+    assert [hop["name"] for hop in result["plan"]] == ["mixcoord", "streaming"]
+    for hop in result["plan"]:
+        for flag, pin in V2_PINS.items():
+            assert hop["values"][flag] == pin
+        assert hop["values"]["pulsar"] == {"enabled": True}
+        assert hop["values"]["pulsarv3"] == {"enabled": False}
+        for other in ("kafka", "woodpecker", "externalPulsar", "externalKafka"):
+            assert hop["values"][other] == {"enabled": False}
+    hop1, hop2 = result["plan"]
+    assert (hop1["chart_version"], hop1["image_tag"]) == ("4.2.58", "v2.5.16")
+    assert (hop2["chart_version"], hop2["image_tag"]) == ("5.0.0", "v2.6.4")
+    assert hop1["values"]["mixCoordinator"] == {"enabled": True}
+    assert hop2["values"]["streaming"] == {"enabled": True}
+    assert hop2["values"]["indexNode"] == {"enabled": False}
+    assert result["release"]["running_version"] == "2.5.10"
+    assert result["release"]["coordinator_mode"] == "separate"
+    assert result["release"]["chart_version"] == "4.2.20"
+    assert result["message_queue"]["kind"] == "pulsar-v2"
+    assert result["message_queue"]["statefulsets"]  # the uids for milvus_wait_ready's verification
+    assert result["helm_version"] == "3.17.3"
+    assert result["kube_version"] == "1.31.0"
+    assert result["up_to_date"] is False
+    summary = result["summary"]
+    assert summary[0] == ("prod-eu-1: rel in milvus runs v2.5.10 on chart 4.2.20 (separate coordinators, "
+                          "message queue pulsar-v2)")
+    assert any(line.startswith("hop 1 (mixcoord): chart 4.2.58, image v2.5.16") for line in summary)
+    assert any(line.startswith("hop 2 (streaming): chart 5.0.0, image v2.6.4") for line in summary)
+    assert any("pulsar.enabled=True" in line and "pulsarv3.enabled=False" in line for line in summary)
+    # observed through the right selectors and names
+    assert ("Deployment", "milvus", milvus_selector("rel")) in kube.lists
+    assert ("StatefulSet", "milvus", "release=rel,app=pulsar") in kube.lists
+    assert ("get_values", "rel", "milvus", True) in helm.calls
+    assert helm.binary == HELM_PATH
+    assert helm.environment == {"HELM_KUBECONTEXT": "prod-eu-1"}
+    assert kube.params["context"] == "prod-eu-1"
+
+
+def test_preflight_pending_upgrade_fails_naming_cluster_state_and_remedy(monkeypatch, capsys):
+    observed = f.observed("v2.5.10", "separate", "pulsar-v2", chart="4.2.20", status="pending-upgrade",
+                          previous=[("deployed", "4.2.20", "2.4.16", "Install complete")])
+    preflight_setup(monkeypatch, observed)
+    result, out = run_module(milvus_preflight, PREFLIGHT_ARGS, capsys)
+    assert result["failed"] is True
+    msg = result["msg"]
+    assert msg.startswith("upgrade blocked: ")
+    assert "cluster prod-eu-1" in msg
+    assert "pending-upgrade" in msg
+    assert "helm rollback rel 1 -n milvus" in msg
+    assert result["plan"] == []
+    assert result["blockers"]
+
+
+def test_preflight_fail_on_blockers_false_returns_blockers(monkeypatch, capsys):
+    observed = f.observed("v2.5.10", "separate", "pulsar-v2", chart="4.2.20", status="pending-upgrade",
+                          previous=[("deployed", "4.2.20", "2.4.16", "Install complete")])
+    preflight_setup(monkeypatch, observed)
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, fail_on_blockers=False), capsys)
+    assert not result.get("failed")
+    assert len(result["blockers"]) == 1
+    assert "pending-upgrade" in result["blockers"][0]
+    assert result["plan"] == []
+    assert result["up_to_date"] is False
+    assert any(line.startswith("BLOCKED") for line in result["summary"])
+
+
+def test_preflight_missing_release_is_a_blocker(monkeypatch, capsys):
+    observed = old_default_pulsar()
+    observed["release"] = None
+    helm, kube = preflight_setup(monkeypatch, observed)
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, fail_on_blockers=False), capsys)
+    assert "not found" in result["blockers"][0]
+    assert "release" not in result
+    assert not [c for c in helm.calls if c[0] == "get_values"]
+
+
+def test_preflight_redacts_secrets_in_user_values(monkeypatch, capsys):
+    observed = old_default_pulsar()
+    observed["user_values"] = {"image": {"all": {"tag": "v2.5.10"}},
+                               "minio": {"accessKey": "minio-user-key", "secretKey": "minio-s3cr3t"},
+                               "extraConfigFiles": {"user.yaml": "common:\n  security:\n    superUsers: Root-pw\n"}}
+    observed["all_values"]["minio"].update(observed["user_values"]["minio"])
+    preflight_setup(monkeypatch, observed)
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, secret_values=["extraConfigFiles.user\\.yaml"]),
+                             capsys)
+    assert result["user_values"]["minio"] == {"accessKey": REDACTED, "secretKey": REDACTED}
+    assert result["user_values"]["extraConfigFiles"] == {"user.yaml": REDACTED}
+    assert result["user_values"]["image"] == {"all": {"tag": "v2.5.10"}}
+    for secret in ("minio-user-key", "minio-s3cr3t", "Root-pw"):
+        assert secret not in out
+
+
+def test_preflight_check_mode_gives_the_same_result(monkeypatch, capsys):
+    preflight_setup(monkeypatch, old_default_pulsar())
+    normal, _ = run_module(milvus_preflight, PREFLIGHT_ARGS, capsys)
+    preflight_setup(monkeypatch, old_default_pulsar())
+    checked, _ = run_module(milvus_preflight, PREFLIGHT_ARGS, capsys, check_mode=True)
+    assert checked == normal
+    assert checked["changed"] is False
+
+
+def test_preflight_api_key_never_in_output(monkeypatch, capsys):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
+    args = dict(PREFLIGHT_ARGS, api_key=TOKEN, host="https://api.eu:6443")
+    result, out = run_module(milvus_preflight, args, capsys)
+    assert result["changed"] is False and not result.get("failed")
+    assert TOKEN not in out
+    # it did reach helm, through the environment only
+    assert helm.environment["HELM_KUBETOKEN"] == TOKEN
+    assert kube.params["api_key"] == TOKEN
+
+
+def test_preflight_api_key_not_in_failure_output(monkeypatch, capsys):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
+
+    def broken():
+        raise HelmError("helm version failed (rc=1): Error: Unauthorized", stderr="Error: Unauthorized")
+    helm.version = broken
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, api_key=TOKEN), capsys)
+    assert result["failed"] is True
+    assert "preflight of cluster prod-eu-1: release rel in namespace milvus failed" in result["msg"]
+    assert "Unauthorized" in result["msg"]
+    assert TOKEN not in out
+
+
+def test_preflight_helm_binary_missing(monkeypatch, capsys):
+    preflight_setup(monkeypatch, old_default_pulsar())
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, helm_binary="/opt/nope/helm"), capsys)
+    assert result["failed"] is True
+    assert "/opt/nope/helm" in result["msg"] and "not found" in result["msg"]
+
+
+# -- milvus_helm_hop --------------------------------------------------------------------------
+
+HOP_ARGS = {"release": "rel", "namespace": "milvus", "cluster_name": "prod-eu-1", "hop_name": "mixcoord",
+            "chart_version": "4.2.58", "values": HOP1_VALUES}
+FRESH = [("deployed", "4.2.20", "2.4.16", "Install complete")]
+STORED = {"image": {"all": {"tag": "v2.5.10"}}, "minio": {"secretKey": "minio-s3cr3t"}}
+
+
+def hop_setup(monkeypatch, rows=FRESH, user_values=STORED, **kwargs):
+    helm = FakeHelm(f.history(rows), user_values, **kwargs)
+    monkeypatch.setattr(milvus_helm_hop, "Helm", helm.bind)
+    return helm
+
+
+def test_hop_already_applied_changes_nothing(monkeypatch, capsys):
+    stored = dict(copy.deepcopy(HOP1_VALUES), etcd={"replicaCount": 3})
+    helm = hop_setup(monkeypatch, FRESH + [("deployed", "4.2.58", "2.5.16",
+                                            DESCRIPTION_PREFIX + " hop mixcoord to chart 4.2.58")], stored)
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert result["changed"] is False
+    assert not result.get("failed")
+    assert helm.upgrades == []
+    assert result["revision_before"] == result["revision_after"] == 2
+    assert "objects" not in result
+    assert result["values_after"] == result["values_before"]
+
+
+def test_hop_not_applied_renders_then_upgrades(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch)
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is True
+    assert [u.get("dry_run", False) for u in helm.upgrades] == [True, False]
+    dry, real = helm.upgrades
+    for upgrade in (dry, real):
+        assert upgrade["release"] == "rel" and upgrade["namespace"] == "milvus"
+        assert upgrade["chart_ref"] == "milvus"
+        assert upgrade["repo_url"] == "https://zilliztech.github.io/milvus-helm"
+        assert upgrade["version"] == "4.2.58"
+        assert upgrade["timeout"] == "10m"
+        assert upgrade["description"] == "milvusops.cluster: hop mixcoord to chart 4.2.58"
+    assert result["revision_before"] == 1
+    assert result["revision_after"] == 2
+    assert result["objects"] == {"added": ["Deployment/rel-milvus-mixcoord"],
+                                 "removed": ["Deployment/rel-milvus-rootcoord"],
+                                 "changed": ["Deployment/rel-milvus-proxy"]}
+    assert result["values_before"] == {"image": {"all": {"tag": "v2.5.10"}}, "minio": {"secretKey": REDACTED}}
+    assert result["values_after"]["image"]["all"] == {"tag": "v2.5.16", "repository": "milvusdb/milvus"}
+    assert result["values_after"]["pulsar"] == {"enabled": True}
+    assert result["values_after"]["minio"] == {"secretKey": REDACTED}
+    assert "minio-s3cr3t" not in out
+    command = result["command"]
+    assert command[:3] == [HELM_PATH, "upgrade", "rel"]
+    assert "--reset-then-reuse-values" in command
+    assert "<private values file>" in command
+    for flag in ("--install", "--atomic", "--wait", "--reuse-values", "--reset-values"):
+        assert flag not in command
+
+
+def test_hop_check_mode_renders_only(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch)
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys, check_mode=True)
+    assert result["changed"] is True  # it would change
+    assert [u.get("dry_run") for u in helm.upgrades] == [True]
+    assert helm.real_upgrades == []
+    assert result["revision_after"] == result["revision_before"] == 1
+    assert result["objects"]["added"] == ["Deployment/rel-milvus-mixcoord"]
+
+
+def test_hop_refuses_a_statefulset_removal(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch, rendered=RENDERED_SWITCH)
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert result["failed"] is True
+    assert helm.real_upgrades == []
+    assert "StatefulSet/rel-pulsar-bookie" in result["msg"]
+    assert "nothing was changed" in result["msg"]
+    assert result["msg"].startswith("cluster prod-eu-1: release rel in namespace milvus: ")
+    assert "StatefulSet/rel-pulsar-bookie" in result["objects"]["removed"]
+
+
+def test_hop_statefulset_removal_allowed(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch, rendered=RENDERED_SWITCH)
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, allow_statefulset_removal=True), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is True
+    assert len(helm.real_upgrades) == 1
+    assert "StatefulSet/rel-pulsar-bookie" in result["objects"]["removed"]
+
+
+@pytest.mark.parametrize("status", ["pending-upgrade", "pending-rollback", "pending-install"])
+def test_hop_refuses_a_pending_release(monkeypatch, capsys, status):
+    helm = hop_setup(monkeypatch, FRESH + [(status, "4.2.58", "2.5.16", "Preparing upgrade")])
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert result["failed"] is True
+    assert status in result["msg"]
+    assert "helm rollback" in result["msg"]
+    assert helm.upgrades == []
+
+
+def test_hop_refuses_a_foreign_failed_release(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch, FRESH + [("failed", "4.2.58", "2.5.16", "Upgrade \"rel\" failed: timed out")])
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert result["failed"] is True
+    assert "failed outside this collection" in result["msg"]
+    assert helm.upgrades == []
+
+
+def test_hop_resumes_its_own_failed_revision(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch, FRESH + [("failed", "4.2.58", "2.5.16",
+                                            "milvusops.cluster: hop mixcoord to chart 4.2.58")])
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert len(helm.real_upgrades) == 1
+    assert (result["revision_before"], result["revision_after"]) == (2, 3)
+
+
+def test_hop_missing_release(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch, [])
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert result["failed"] is True
+    assert "does not exist" in result["msg"]
+    assert helm.upgrades == []
+
+
+def test_hop_values_file_is_private_and_removed(monkeypatch, capsys):
+    seen = []
+
+    def inspect(kwargs):
+        path = kwargs["values_file"]
+        folder = os.path.dirname(path)
+        with open(path) as handle:
+            content = json.load(handle)
+        seen.append({"path": path, "mode": stat.S_IMODE(os.stat(path).st_mode),
+                     "folder_mode": stat.S_IMODE(os.stat(folder).st_mode), "content": content,
+                     "dry_run": kwargs.get("dry_run", False)})
+
+    hop_setup(monkeypatch, on_upgrade=inspect)
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert result["changed"] is True
+    assert [s["dry_run"] for s in seen] == [True, False]
+    assert seen[0]["path"] == seen[1]["path"]
+    for entry in seen:
+        assert entry["mode"] == 0o600
+        assert entry["folder_mode"] == 0o700
+        assert entry["content"] == HOP1_VALUES
+    assert os.path.basename(os.path.dirname(seen[0]["path"])).startswith("milvusops-hop-")
+    assert not os.path.exists(seen[0]["path"])
+    assert not os.path.exists(os.path.dirname(seen[0]["path"]))
+    assert seen[0]["path"] not in out
+
+
+def test_hop_values_file_removed_after_a_refusal(monkeypatch, capsys):
+    seen = []
+    hop_setup(monkeypatch, rendered=RENDERED_SWITCH, on_upgrade=lambda kwargs: seen.append(kwargs["values_file"]))
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert result["failed"] is True
+    assert len(seen) == 1
+    assert not os.path.exists(os.path.dirname(seen[0]))
+
+
+def test_hop_upgrade_failure_reports_helm_words(monkeypatch, capsys):
+    stderr = "Error: UPGRADE FAILED: cannot patch \"rel-pulsar-bookie\" with kind StatefulSet: field is immutable"
+    seen = []
+    helm = hop_setup(monkeypatch, upgrade_error=HelmError("helm upgrade failed (rc=1): " + stderr, stderr=stderr),
+                     on_upgrade=lambda kwargs: seen.append(kwargs["values_file"]))
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, api_key=TOKEN), capsys)
+    assert result["failed"] is True
+    assert "field is immutable" in result["msg"]
+    assert "milvus_preflight" in result["msg"]
+    assert result["objects"]["added"] == ["Deployment/rel-milvus-mixcoord"]
+    assert len(helm.real_upgrades) == 1
+    assert not os.path.exists(os.path.dirname(seen[0]))
+    assert TOKEN not in out
+    assert helm.environment["HELM_KUBETOKEN"] == TOKEN
+
+
+def test_hop_render_failure_changes_nothing(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch)
+
+    def broken(**kwargs):
+        helm.upgrades.append(kwargs)
+        raise HelmError("helm upgrade failed (rc=1): Error: chart \"milvus\" version \"4.2.99\" not found")
+    helm.upgrade = broken
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, chart_version="4.2.99"), capsys)
+    assert result["failed"] is True
+    assert "rendering the hop on the server failed, nothing was changed" in result["msg"]
+    assert "4.2.99" in result["msg"]
+    assert [u.get("dry_run") for u in helm.upgrades] == [True]
+
+
+def test_hop_diff_mode(monkeypatch, capsys):
+    hop_setup(monkeypatch)
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys, check_mode=True, diff=True)
+    diff = result["diff"]
+    assert diff["before"].startswith("# stored values\n")
+    assert '"tag": "v2.5.10"' in diff["before"]
+    assert '"tag": "v2.5.16"' in diff["after"]
+    assert "+ Deployment/rel-milvus-mixcoord" in diff["after"]
+    assert "- Deployment/rel-milvus-rootcoord" in diff["before"]
+    assert "* Deployment/rel-milvus-proxy" in diff["after"]
+    assert "minio-s3cr3t" not in out
+    assert REDACTED in diff["before"]
+
+
+def test_hop_no_diff_without_diff_mode(monkeypatch, capsys):
+    hop_setup(monkeypatch)
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys, check_mode=True)
+    assert "diff" not in result
+
+
+def test_hop_oci_chart_ref_passed_through(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch)
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, chart_ref="oci://registry.internal/charts/milvus"),
+                             capsys)
+    assert result["changed"] is True
+    assert all(u["chart_ref"] == "oci://registry.internal/charts/milvus" for u in helm.upgrades)
+    assert "--repo" not in result["command"]
+
+
+# -- milvus_wait_ready ------------------------------------------------------------------------
+
+WAIT_ARGS = {"release": "rel", "namespace": "milvus", "cluster_name": "prod-eu-1",
+             "image_repository": "milvusdb/milvus", "image_tag": "v2.5.16",
+             "expected_components": HOP1_EXPECTED, "removed_components": HOP1_REMOVED, "timeout": 20}
+
+
+def snapshot(components, image):
+    deployments, replicasets, pods = f.rollout(components, image=image)
+    return {"Deployment": deployments, "ReplicaSet": replicasets, "Pod": pods}
+
+
+def wait_setup(monkeypatch, objects, **kwargs):
+    kube = FakeKube(objects, **kwargs)
+    monkeypatch.setattr(milvus_wait_ready, "Kube", kube.bind)
+    return kube
+
+
+def replace(objects, kind, name_part, new):
+    objects[kind] = [o for o in objects[kind] if name_part not in o["metadata"]["name"]] + list(new)
+
+
+def test_wait_ready_snapshot(monkeypatch, capsys):
+    kube = wait_setup(monkeypatch, snapshot(HOP1_EXPECTED, HOP1_IMAGE))
+    started = time.time()
+    result, out = run_module(milvus_wait_ready, WAIT_ARGS, capsys)
+    assert time.time() - started < 5
+    assert not result.get("failed"), result.get("msg")
+    assert result["ready"] is True
+    assert result["state"] == "ready"
+    assert result["waiting_for"] == []
+    assert result["failures"] == []
+    assert sorted(result["components"]) == HOP1_EXPECTED
+    assert all(c["state"] == "ready" for c in result["components"].values())
+    assert "ready_after" in result
+    assert ("Service", "milvus", "rel-milvus", 9091, "healthz") in kube.proxied
+    watched = set(kind for kind, _ in kube.watches)
+    assert watched <= {"Deployment", "ReplicaSet", "Pod"}
+    assert set(kind for kind, _, _ in kube.lists) >= {"Deployment", "ReplicaSet", "Pod"}
+    assert all(selector == milvus_selector("rel") for _, _, selector in kube.lists)
+
+
+def test_wait_ready_after_watch_events(monkeypatch, capsys):
+    objects = snapshot(HOP1_EXPECTED, HOP1_IMAGE)
+    # querynode is mid-rollout: template on the new image, the only pod still from the old ReplicaSet
+    rolling = f.deployment("querynode", image=HOP1_IMAGE, updated=0)
+    old_rs = f.replicaset(rolling, revision=1, image=OLD)
+    new_rs = f.replicaset(rolling, revision=2, image=HOP1_IMAGE)
+    old_pod = f.pod("querynode", image=OLD, rs=old_rs)
+    new_pod = f.pod("querynode", image=HOP1_IMAGE, rs=new_rs)
+    replace(objects, "Deployment", "querynode", [rolling])
+    replace(objects, "ReplicaSet", "querynode", [old_rs, new_rs])
+    replace(objects, "Pod", "querynode", [old_pod])
+    events = {
+        "Pod": [[("ADDED", new_pod), ("DELETED", old_pod)]],
+        "Deployment": [[("MODIFIED", f.deployment("querynode", image=HOP1_IMAGE))]],
+    }
+    kube = wait_setup(monkeypatch, objects, events=events)
+    result, out = run_module(milvus_wait_ready, WAIT_ARGS, capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["ready"] is True
+    assert result["components"]["querynode"]["updated"] == 1
+    assert kube.events["Pod"] == [] and kube.events["Deployment"] == []  # the events were consumed
+
+
+def test_wait_fails_fast_on_crash_loop(monkeypatch, capsys):
+    objects = snapshot(HOP1_EXPECTED, HOP1_IMAGE)
+    dep = f.deployment("mixcoord", image=HOP1_IMAGE, ready=0, available=0)
+    rs = f.replicaset(dep)
+    crashing = f.pod("mixcoord", image=HOP1_IMAGE, rs=rs, waiting="CrashLoopBackOff",
+                     waiting_message="back-off 5m0s restarting failed container=mixcoord",
+                     last_terminated={"reason": "Error", "exitCode": 1}, restarts=7)
+    replace(objects, "Deployment", "mixcoord", [dep])
+    replace(objects, "ReplicaSet", "mixcoord", [rs])
+    replace(objects, "Pod", "mixcoord", [crashing])
+    wait_setup(monkeypatch, objects)
+    started = time.time()
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, timeout=600), capsys)
+    assert time.time() - started < 5
+    assert result["failed"] is True
+    assert result["ready"] is False
+    assert result["state"] == "failed"
+    assert crashing["metadata"]["name"] in result["msg"]
+    assert "CrashLoopBackOff" in result["msg"]
+    assert "container mixcoord" in result["msg"]
+    assert "cluster prod-eu-1: release rel in namespace milvus" in result["msg"]
+    assert result["failures"][0]["pod"] == crashing["metadata"]["name"]
+    assert result["failures"][0]["restarts"] == 7
+
+
+def test_wait_old_pods_crashing_are_not_a_failure(monkeypatch, capsys):
+    # a crash-looping pod of the old image (being replaced) must not fail the hop
+    objects = snapshot(HOP1_EXPECTED, HOP1_IMAGE)
+    dep = f.deployment("querynode", image=HOP1_IMAGE, updated=0)
+    old_rs = f.replicaset(dep, revision=1, image=OLD)
+    new_rs = f.replicaset(dep, revision=2, image=HOP1_IMAGE)
+    old_pod = f.pod("querynode", image=OLD, rs=old_rs, waiting="CrashLoopBackOff", restarts=3)
+    replace(objects, "Deployment", "querynode", [dep])
+    replace(objects, "ReplicaSet", "querynode", [old_rs, new_rs])
+    replace(objects, "Pod", "querynode", [old_pod])
+    wait_setup(monkeypatch, objects)
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, return_after=1), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["ready"] is False
+    assert result["state"] == "rolling"
+
+
+def test_wait_healthz_500_times_out_with_the_reason(monkeypatch, capsys):
+    wait_setup(monkeypatch, snapshot(HOP1_EXPECTED, HOP1_IMAGE), healthz=(500, "Internal Server Error"))
+    started = time.time()
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, timeout=1), capsys)
+    elapsed = time.time() - started
+    assert 1 <= elapsed < 5
+    assert result["failed"] is True
+    assert result["ready"] is False
+    assert "not ready after 1 s" in result["msg"]
+    assert "proxy /healthz answered 500 Internal Server Error" in result["msg"]
+    assert "proxy /healthz answered 500 Internal Server Error" in result["waiting_for"]
+
+
+def test_wait_without_healthz_check(monkeypatch, capsys):
+    kube = wait_setup(monkeypatch, snapshot(HOP1_EXPECTED, HOP1_IMAGE), healthz=(500, "nope"))
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, healthz=False), capsys)
+    assert result["ready"] is True
+    assert not [p for p in kube.proxied if p[4] == "healthz"]
+
+
+def test_wait_return_after_reports_progress(monkeypatch, capsys):
+    objects = snapshot(HOP1_EXPECTED + ["rootcoord"], HOP1_IMAGE)  # a removed coordinator still there
+    wait_setup(monkeypatch, objects)
+    started = time.time()
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, return_after=1, timeout=60), capsys)
+    assert time.time() - started < 5
+    assert not result.get("failed"), result.get("msg")
+    assert result["ready"] is False
+    assert result["state"] == "rolling"
+    assert "ready_after" not in result
+    assert any(line.startswith("rootcoord: Deployment rel-milvus-rootcoord still present")
+               for line in result["waiting_for"])
+    assert result["components"]["rootcoord"]["state"] == "removing"
+
+
+def test_wait_times_out_naming_what_is_missing(monkeypatch, capsys):
+    objects = snapshot([c for c in HOP1_EXPECTED if c != "mixcoord"], HOP1_IMAGE)
+    wait_setup(monkeypatch, objects)
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, timeout=1), capsys)
+    assert result["failed"] is True
+    assert "mixcoord: Deployment not created yet" in result["msg"]
+
+
+def mq_before(families=("pulsar",), suffix="a"):
+    objects, names, uids = mq_statefulset_objects(families, suffix=suffix)
+    return mq.detect(f.all_values(mq=("pulsar",)), f.configmap(("pulsar-v2",)), names, "rel",
+                     statefulset_uids=uids)
+
+
+def test_wait_message_queue_unchanged(monkeypatch, capsys):
+    objects = snapshot(HOP1_EXPECTED, HOP1_IMAGE)
+    objects["StatefulSet"] = mq_statefulset_objects(("pulsar",))[0]
+    before = mq_before()
+    assert before["kind"] == "pulsar-v2" and len(before["statefulsets"]) == 5
+    kube = wait_setup(monkeypatch, objects, configmaps=[f.configmap(("pulsar-v2",))])
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, message_queue=before), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["ready"] is True
+    assert result["message_queue_problems"] == []
+    assert ("StatefulSet", "milvus", "release=rel,app=pulsar") in kube.lists
+
+
+def test_wait_message_queue_recreated_statefulset_fails(monkeypatch, capsys):
+    objects = snapshot(HOP1_EXPECTED, HOP1_IMAGE)
+    statefulsets = mq_statefulset_objects(("pulsar",))[0]
+    bookie = [s for s in statefulsets if s["metadata"]["name"] == "rel-pulsar-bookie"][0]
+    bookie["metadata"]["uid"] = "uid-recreated"
+    objects["StatefulSet"] = statefulsets
+    wait_setup(monkeypatch, objects, configmaps=[f.configmap(("pulsar-v2",))])
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, message_queue=mq_before()), capsys)
+    assert result["failed"] is True
+    assert "the message queue changed during the hop" in result["msg"]
+    assert "rel-pulsar-bookie was recreated" in result["msg"]
+    assert "uid-recreated" in result["msg"]
+    assert result["message_queue_problems"] == [p for p in result["message_queue_problems"] if "bookie" in p]
+
+
+def test_wait_message_queue_switched_to_pulsarv3_fails(monkeypatch, capsys):
+    objects = snapshot(HOP1_EXPECTED, HOP1_IMAGE)
+    objects["StatefulSet"] = mq_statefulset_objects(("pulsarv3",))[0]
+    wait_setup(monkeypatch, objects, configmaps=[f.configmap(("pulsar-v3",))])
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, message_queue=mq_before()), capsys)
+    assert result["failed"] is True
+    assert "pulsar-v2 before the hop, pulsar-v3 after" in result["msg"]
+    assert "StatefulSet rel-pulsar-bookie existed before the hop and is gone" in result["msg"]
+
+
+WAL_METRICS = ('# HELP milvus_wal_info WAL information\n# TYPE milvus_wal_info gauge\n'
+               'milvus_wal_info{node_id="5",wal_name="%s"} 1\n')
+
+
+def hop2_objects():
+    objects = snapshot(HOP2_EXPECTED, HOP2_IMAGE)
+    objects["StatefulSet"] = mq_statefulset_objects(("pulsar",))[0]
+    return objects
+
+
+def streaming_pod_names(objects):
+    return [p["metadata"]["name"] for p in objects["Pod"] if p["metadata"]["labels"]["component"] == "streamingnode"]
+
+
+def test_wait_hop2_wal_of_the_same_family(monkeypatch, capsys):
+    objects = hop2_objects()
+    metrics = dict((name, (200, WAL_METRICS % "pulsar")) for name in streaming_pod_names(objects))
+    kube = wait_setup(monkeypatch, objects, configmaps=[f.configmap(("pulsar-v2",))], metrics=metrics)
+    args = dict(WAIT_ARGS, image_tag="v2.6.4", expected_components=HOP2_EXPECTED, removed_components=HOP2_REMOVED,
+                message_queue=mq_before())
+    result, out = run_module(milvus_wait_ready, args, capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["message_queue_problems"] == []
+    assert [p for p in kube.proxied if p[0] == "Pod" and p[4] == "metrics" and p[3] == 9091]
+
+
+def test_wait_hop2_wal_of_another_family_fails(monkeypatch, capsys):
+    objects = hop2_objects()
+    metrics = dict((name, (200, WAL_METRICS % "woodpecker")) for name in streaming_pod_names(objects))
+    wait_setup(monkeypatch, objects, configmaps=[f.configmap(("pulsar-v2",))], metrics=metrics)
+    args = dict(WAIT_ARGS, image_tag="v2.6.4", expected_components=HOP2_EXPECTED, removed_components=HOP2_REMOVED,
+                message_queue=mq_before())
+    result, out = run_module(milvus_wait_ready, args, capsys)
+    assert result["failed"] is True
+    assert "a streaming node opened a woodpecker WAL but the message queue is pulsar-v2" in result["msg"]
