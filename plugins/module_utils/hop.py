@@ -14,7 +14,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import 
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import (
     DESCRIPTION_PREFIX, values_already_applied)
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import (
-    parse_chart_version, try_parse_milvus_tag)
+    parse_chart_version, split_chart_field, try_parse_milvus_tag)
 
 PENDING_STATES = ("pending-install", "pending-upgrade", "pending-rollback")
 
@@ -28,7 +28,7 @@ def hop_state(history, user_values, chart_version, hop_values):
     last = history[-1]
     status = last.get("status", "")
     description = last.get("description", "") or ""
-    current_chart = last.get("chart", "").rpartition("-")[2]
+    current_chart = split_chart_field(last.get("chart", ""))[1]
     state = dict(revision=last.get("revision"), user_values=user_values or {}, applied=False, refusal=None)
     if status in PENDING_STATES:
         state["refusal"] = (

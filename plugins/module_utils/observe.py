@@ -9,6 +9,7 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.milvusops.cluster.plugins.module_utils.versions import split_chart_field
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     MQ_FAMILIES, milvus_fullname, milvus_selector, mq_statefulset_selector)
 
@@ -18,8 +19,7 @@ def release_summary(history, release, namespace):
     if not history:
         return None
     last = history[-1]
-    # "milvus-4.2.20": the version is after the last dash (chart names may contain dashes)
-    chart_name, chart_version = last.get("chart", "").rpartition("-")[::2]
+    chart_name, chart_version = split_chart_field(last.get("chart", ""))
     return {
         "name": release,
         "namespace": namespace,

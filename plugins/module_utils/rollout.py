@@ -76,6 +76,7 @@ class ReleaseView(object):
                     self.listed.add(kind)
                     self._changed()
                 failures = 0
+                watch_started = time.time()
                 for event_type, obj in self.kube.watch(kind, self.namespace, self.selector, resource_version,
                                                        WATCH_SECONDS):
                     if self.stopped:
@@ -88,6 +89,8 @@ class ReleaseView(object):
                         else:
                             self.objects[kind][_key(obj)] = obj
                         self._changed()
+                if time.time() - watch_started < 1:  # a proxy that drops watches at once: do not spin
+                    time.sleep(RETRY_DELAYS[1])
             except Exception as exc:  # KubeError, or the connection dropped mid-stream: list again
                 with self.condition:
                     self.errors.append("watch of %s: %s" % (kind, exc))

@@ -278,3 +278,14 @@ def parse_kube_version(text):
 def at_least(actual, minimum, parser=parse_chart_version):
     """actual >= minimum, both parsed with the given parser."""
     return parser(actual) >= parser(minimum)
+
+
+_CHART_FIELD = re.compile(r"^(.*?)-(v?\d+\.\d+\.\d+(?:[-+].*)?)$")
+
+
+def split_chart_field(chart):
+    """helm history's chart field -> (name, version): 'milvus-5.0.0-rc.1' -> ('milvus', '5.0.0-rc.1')."""
+    match = _CHART_FIELD.match(chart or "")
+    if not match:
+        return chart or "", ""
+    return match.group(1), match.group(2)

@@ -8,8 +8,14 @@ Python API (in-process, for pytest fixtures)::
     fleet["c1"].cluster          # the tests.kubesim.server.Cluster object
     fleet["c1"].url, fleet["c1"].control_url, fleet["c1"].release, fleet["c1"].namespace
     fleet.kubeconfig             # one context per cluster (context name = cluster name)
-    fleet.helm("status", "rel", "-n", "milvus", cluster="c1")
-    fleet.down()
+    fleet.helm("status", "rel", "-n", "milvus", cluster="c1")   # CompletedProcess; own HOME/helm dirs
+    fleet.helm_env()             # env (HOME, KUBECONFIG, HELM_*_HOME) for helm/kubectl/ansible
+    fleet.reader("c1").get("/api/v1/namespaces/milvus/pods")    # small read-only API client
+    fleet.wait_ready("c1", timeout=120)   # every workload of the release namespace rolled out + Ready
+    fleet.down()                 # also: `with Fleet(...) as fleet:`
+
+``clusters`` items: ``(name, state)``, ``(name, state, {"release": .., "namespace": ..})`` or
+``{"name": .., "state": .., "release": .., "namespace": ..}``; states come from ``states.yaml``.
 
 CLI (one detached daemon process holds every cluster)::
 
@@ -685,3 +691,6 @@ def main(argv=None) -> int:
     except FleetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:          # output piped into `head` and the like
+        sys.stderr.close()
+        return 0

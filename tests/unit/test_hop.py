@@ -113,6 +113,39 @@ def test_other_states_are_refused(status):
     assert state["applied"] is False
 
 
+def test_newer_chart_is_refused_never_a_downgrade():
+    history = hist(INSTALLED, ("deployed", "5.0.0", "2.6.4", "milvusops.cluster: hop streaming to chart 5.0.0"))
+    state = hop_state(history, {"image": {"all": {"tag": "v2.6.4"}}}, "4.2.58", HOP1_VALUES)
+    assert "chart 5.0.0, newer than this hop's chart 4.2.58" in state["refusal"]
+    assert "never downgrades" in state["refusal"]
+    assert state["applied"] is False
+
+
+def test_newer_stored_image_tag_is_refused():
+    history = hist(INSTALLED, ("deployed", "4.2.58", "2.5.16", "Upgrade complete"))
+    stored = {"image": {"all": {"tag": "v2.5.22"}}}
+    state = hop_state(history, stored, "4.2.58", HOP1_VALUES)
+    assert "stored image tag v2.5.22 is newer than this hop's v2.5.16" in state["refusal"]
+
+
+def test_failed_revision_of_ours_on_a_newer_chart_is_refused():
+    history = hist(INSTALLED, ("failed", "5.0.0", "2.6.4", "milvusops.cluster: hop streaming to chart 5.0.0"))
+    assert "never downgrades" in hop_state(history, {}, "4.2.58", HOP1_VALUES)["refusal"]
+
+
+@pytest.mark.parametrize("stored_tag", ["v2.5.10", "v2.5.16", "latest", "v2.5.10-20250101-abcdef0", 2510, None])
+def test_older_equal_or_unreadable_stored_tags_are_not_a_downgrade(stored_tag):
+    history = hist(("deployed", "4.2.20", "2.4.16", "Install complete"))
+    stored = {"image": {"all": {"tag": stored_tag}}}
+    assert hop_state(history, stored, "4.2.58", HOP1_VALUES)["refusal"] is None
+
+
+def test_same_or_older_chart_is_not_a_downgrade():
+    for chart in ("4.2.20", "4.2.58"):
+        history = hist(("deployed", chart, "2.4.16", "Install complete"))
+        assert hop_state(history, {}, "4.2.58", HOP1_VALUES)["refusal"] is None
+
+
 # -- object_changes ---------------------------------------------------------------------------
 
 LIVE = """---

@@ -494,6 +494,16 @@ def test_hop_resumes_its_own_failed_revision(monkeypatch, capsys):
     assert (result["revision_before"], result["revision_after"]) == (2, 3)
 
 
+def test_hop_refuses_a_downgrade(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch, FRESH + [("deployed", "5.0.0", "2.6.4",
+                                            "milvusops.cluster: hop streaming to chart 5.0.0")],
+                     {"image": {"all": {"tag": "v2.6.4"}}})
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert result["failed"] is True
+    assert "never downgrades" in result["msg"]
+    assert helm.upgrades == []
+
+
 def test_hop_missing_release(monkeypatch, capsys):
     helm = hop_setup(monkeypatch, [])
     result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
