@@ -40,8 +40,11 @@ sanity: build $(PIP_BOOTSTRAP)
 	tar -xzf $(TMP)/build/milvusops-cluster-*.tar.gz -C $$dir; \
 	cd $$dir && PATH=$(BIN):$$PATH $(BIN)/ansible-test sanity --venv --python $(SANITY_PYTHON) --color no
 
+# ansible-lint resolves milvusops.cluster.* through a collections path that points at this checkout.
 lint: venv
-	PATH=$(BIN):$$PATH $(BIN)/ansible-lint --offline --profile production roles playbooks
+	set -e; root=$$(mktemp -d); trap 'rm -rf "$$root"' EXIT; \
+	mkdir -p $$root/ansible_collections/milvusops; ln -s $(CURDIR) $$root/ansible_collections/milvusops/cluster; \
+	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$$root $(BIN)/ansible-lint --offline --profile production roles playbooks
 
 unit: venv
 	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
@@ -52,7 +55,7 @@ kubesim-test: venv
 integration: venv
 	$(BIN)/python -m pytest tests/integration -q $(PYTEST_ARGS)
 
-test: sanity unit kubesim-test
+test: sanity lint unit kubesim-test integration
 
 demo: venv
 	$(BIN)/python -m tests.demo

@@ -264,7 +264,7 @@ class _Planner(object):
             self.block("no Milvus Deployment or pod of the release was found (label app.kubernetes.io/name=milvus, "
                        "app.kubernetes.io/instance=%s): nothing to read the running version from" % self.rel)
             return None, None, "", "v"
-        repositories = sorted(set(split_image(image)[0] for _, image in images))
+        repositories = sorted(set(split_image(pair[1])[0] for pair in images))
         tags = []
         bad = []
         for source, image in images:

@@ -20,8 +20,8 @@ description:
   - Then stays ready for O(settle) seconds (after hop 1 old coordinator sessions must expire in etcd).
   - Fails at once, naming the pod, container and reason, on CrashLoopBackOff, ImagePullBackOff, ErrImagePull,
     CreateContainerConfigError and OOMKilled, instead of sitting until the timeout.
-  - With O(message_queue), verifies that the message queue did not change: same kind in the Milvus ConfigMap,
-    the same StatefulSets (same uids), none of another family, and streaming nodes reporting a WAL of that family.
+  - With O(message_queue), verifies that the message queue did not change (same kind in the Milvus ConfigMap,
+    the same StatefulSets with the same uids, none of another family, streaming nodes reporting a WAL of that family).
   - Read only.
 author:
   - milvusops maintainers (@milvusops)
@@ -73,8 +73,8 @@ options:
     default: true
   message_queue:
     description:
-      - The message queue found before the hop (M(milvusops.cluster.milvus_preflight)'s RV(ignore:message_queue)):
-        after the rollout it must be unchanged.
+      - The message queue found before the hop, as returned by M(milvusops.cluster.milvus_preflight).
+        After the rollout it must be unchanged.
     type: dict
 seealso:
   - module: milvusops.cluster.milvus_helm_hop

@@ -1,6 +1,5 @@
 """The real helm binary against kubesim: install, upgrade, rollback, history, values, uninstall."""
 
-import json
 import os
 import textwrap
 

@@ -1,10 +1,11 @@
 """kubectl get / apply / delete against kubesim (skipped when kubectl is not installed)."""
 
 import json
+import subprocess
 
 import pytest
 
-from .util import kubectl_path, run, wait_for
+from .util import kubectl_path, wait_for
 
 KUBECTL = kubectl_path()
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl not found on PATH")
@@ -32,7 +33,6 @@ data: {k: "%s"}
 
 
 def kubectl(env, *args, stdin=None):
-    import subprocess
     proc = subprocess.run([KUBECTL, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stdout}\n{proc.stderr}"
     return proc.stdout
