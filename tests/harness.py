@@ -1,0 +1,139 @@
+"""Drive the real ansible-playbook against a kubesim fleet (integration tests, make demo, make bench).
+
+The collection is made importable as milvusops.cluster through a symlink tree (the same one the unit
+tests use), and playbooks are called by their FQCN exactly as a user would.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+HELM = str(BIN / "helm") if (BIN / "helm").exists() else "helm"
+
+BIN = Path(sys.executable).parent
+HELM = str(BIN / "helm") if (BIN / "helm").exists() else "helm"
+
+
+def collections_path():
+    """A temp folder whose ansible_collections/milvusops/cluster links to this checkout."""
+    base = Path(tempfile.mkdtemp(prefix="milvusops-collections-"))
+    (base / "ansible_collections" / "milvusops").mkdir(parents=True)
+    (base / "ansible_collections" / "milvusops" / "cluster").symlink_to(ROOT)
+    return str(base)
+
+
+class Run:
+    """One ansible-playbook run and what it left behind."""
+
+    def __init__(self, proc, report_dir, seconds):
+        self.proc = proc
+        self.rc = proc.returncode
+        self.output = proc.stdout + proc.stderr
+        self.report_dir = Path(report_dir)
+        self.seconds = seconds
+
+    def cluster_report(self, name):
+        return json.loads((self.report_dir / "clusters" / ("%s.json" % name)).read_text())
+
+    def fleet_report(self):
+        return json.loads((self.report_dir / "fleet-report.json").read_text())
+
+    def recap(self):
+        """{host: {'ok': n, 'changed': n, 'failed': n, ...}} from the PLAY RECAP."""
+        result = {}
+        in_recap = False
+        for line in self.proc.stdout.splitlines():
+            if line.startswith("PLAY RECAP"):
+                in_recap = True
+                continue
+            if in_recap and ":" in line:
+                host, _, counters = line.partition(":")
+                result[host.strip()] = dict(
+                    (key, int(value)) for key, value in (item.split("=") for item in counters.split()))
+        return result
+
+
+class Harness:
+    def __init__(self, fleet, workdir):
+        self.fleet = fleet
+        self.workdir = Path(workdir)
+        self.collections = collections_path()
+        self.runs = 0
+
+    def inventory(self, extra_host_vars=None, canary=()):
+        hosts = {}
+        for member in self.fleet:
+            hosts[member.name] = {
+                "milvus_release": member.release,
+                "milvus_namespace": member.namespace,
+                "milvus_kube_context": member.context,
+                "milvus_kubeconfig": str(self.fleet.kubeconfig),
+                "milvus_chart_repo_url": self.fleet.chart_repo_url,
+                "milvus_helm_binary": HELM,
+                "milvus_settle_after_mixcoord": 1,
+                "milvus_wait_timeout": 240,
+                "milvus_progress_interval": 20,
+            }
+            hosts[member.name].update((extra_host_vars or {}).get(member.name, {}))
+        children = {"milvus_clusters": {"hosts": dict((name, {}) for name in hosts if name not in canary)}}
+        if canary:
+            children["milvus_canary"] = {"hosts": dict((name, {}) for name in canary)}
+            children["milvus_clusters"]["children"] = {"milvus_canary": {}}
+        inventory = {"all": {"hosts": hosts, "children": children}}
+        path = self.workdir / "inventory.yml"
+        path.write_text(yaml.safe_dump(inventory))
+        return path
+
+    def playbook(self, name, *args, extra_vars=None, inventory=None, timeout=900, stream=False):
+        self.runs += 1
+        report_dir = self.workdir / ("report-%d" % self.runs)
+        env = self.fleet.helm_env()
+        env.update({
+            "ANSIBLE_COLLECTIONS_PATH": self.collections,
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_HOST_KEY_CHECKING": "False",
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_LOCAL_TEMP": str(self.workdir / "ansible-tmp"),
+            "ANSIBLE_FORKS": str(max(5, len(self.fleet))),
+            "PATH": "%s%s%s" % (BIN, os.pathsep, env.get("PATH", "")),
+        })
+        variables = {"milvus_report_dir": str(report_dir)}
+        variables.update(extra_vars or {})
+        command = [str(BIN / "ansible-playbook"), "-i", str(inventory or self.inventory()),
+                   "milvusops.cluster.%s" % name, "-e", json.dumps(variables)] + list(args)
+        started = time.monotonic()
+        if stream:  # the demo: the person watching sees the playbook's own output as it happens
+            proc = subprocess.run(command, env=env, text=True, timeout=timeout, cwd=str(self.workdir),
+                                  stdout=None, stderr=None)
+            proc.stdout = proc.stderr = ""
+        else:
+            proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout,
+                                  cwd=str(self.workdir))
+        return Run(proc, report_dir, time.monotonic() - started)
+
+    # -- cluster state for assertions -------------------------------------------------------
+
+    def helm_json(self, cluster, *args):
+        member = self.fleet[cluster]
+        proc = self.fleet.helm(*args, "--namespace", member.namespace, "-o", "json", cluster=cluster)
+        return json.loads(proc.stdout)
+
+    def history(self, cluster):
+        return self.helm_json(cluster, "history", self.fleet[cluster].release)
+
+    def objects(self, cluster, kind):
+        """{name: object} of one kind in the release namespace, read from kubesim's store."""
+        member = self.fleet[cluster]
+        return dict((obj["metadata"]["name"], obj)
+                    for obj in member.cluster.store.list(kind, member.namespace))
+
+
