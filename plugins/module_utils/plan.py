@@ -396,15 +396,7 @@ class _Planner(object):
         if chart >= parse_chart_version("5.0.0"):
             self.warn("hop 1 stays on the release's chart %s (a 2.6 chart) and keeps streaming off and the "
                       "index node on while Milvus is 2.5" % chart_text)
-        return {
-            "name": HOP_MIXCOORD,
-            "chart_version": chart_text,
-            "image_tag": tag,
-            "image": "%s:%s" % (repository, tag),
-            "values": values,
-            "expected_components": list(HOP1_COMPONENTS),
-            "removed_components": list(HOP1_REMOVED),
-        }
+        return _hop(HOP_MIXCOORD, chart_text, repository, tag, values, HOP1_COMPONENTS, HOP1_REMOVED)
 
     def hop2(self, target, chart, repository, prefix, suffix, pins):
         tag = format_tag(target, suffix=suffix, prefix=prefix)
@@ -412,15 +404,7 @@ class _Planner(object):
         _deep_set(values, coordinator_values())
         _deep_set(values, {"streaming": {"enabled": True}, "indexNode": {"enabled": False}})
         _deep_set(values, copy.deepcopy(pins))
-        return {
-            "name": HOP_STREAMING,
-            "chart_version": chart,
-            "image_tag": tag,
-            "image": "%s:%s" % (repository, tag),
-            "values": values,
-            "expected_components": list(HOP2_COMPONENTS),
-            "removed_components": list(HOP2_REMOVED),
-        }
+        return _hop(HOP_STREAMING, chart, repository, tag, values, HOP2_COMPONENTS, HOP2_REMOVED)
 
     def hop_warnings(self, running, hops, detection, current_chart, target, mode):
         if not hops:
@@ -479,6 +463,19 @@ def coordinator_values():
     for key in sorted(COORDINATOR_VALUE_KEYS.values()):
         values[key] = {"enabled": False}
     return values
+
+
+def _hop(name, chart_version, repository, tag, values, expected, removed):
+    """One planned hop as the role and the modules consume it."""
+    return {
+        "name": name,
+        "chart_version": chart_version,
+        "image_tag": tag,
+        "image": "%s:%s" % (repository, tag),
+        "values": values,
+        "expected_components": list(expected),
+        "removed_components": list(removed),
+    }
 
 
 def _image_values(repository, tag):
