@@ -182,13 +182,11 @@ class Waiter(object):
         self.healthz_failures = 0
         self.healthz_message = None
 
-    def judge(self):
-        version, objects = self.view.snapshot()
-        verdict = assess(objects["Deployment"], objects["ReplicaSet"], objects["Pod"],
+    def judge(self, objects):
+        return assess(objects["Deployment"], objects["ReplicaSet"], objects["Pod"],
                          "%s:%s" % (self.params["image_repository"], self.params["image_tag"]),
                          self.params["expected_components"] or None, self.params["removed_components"],
                          self.params["release"])
-        return version, objects, verdict
 
     def healthz_ok(self, deployments):
         if not self.params["healthz"]:
@@ -210,8 +208,12 @@ class Waiter(object):
         while True:
             now = time.time()
             wake_at = deadline
-            if self.view.ready_to_judge():
-                version, objects, verdict = self.judge()
+            # Checked before the snapshot, so a judged snapshot always holds every kind's first list;
+            # the snapshot's version is what we then wait to see change (no spinning while the API is down).
+            listed = self.view.ready_to_judge()
+            version, objects = self.view.snapshot()
+            verdict = self.judge(objects) if listed else None
+            if verdict is not None:
                 if verdict["state"] == FAILED:
                     return self.finish(verdict, failed=True)
                 if verdict["state"] == READY and self.healthz_ok(objects["Deployment"]):
@@ -228,8 +230,6 @@ class Waiter(object):
                     ready_since = None
                     if return_at and now >= return_at:
                         return self.finish(verdict, early=True)
-            else:
-                version, verdict = -1, None
             if now >= deadline:
                 return self.finish(verdict, timed_out=True)
             if return_at and ready_since is None:
@@ -268,7 +268,7 @@ class Waiter(object):
 
     def message_queue_problems(self):
         namespace, release = self.params["namespace"], self.params["release"]
-        _version, objects = self.view.snapshot()
+        objects = self.view.snapshot()[1]
         statefulsets, uids = {}, {}
         for family in MQ_FAMILIES:
             items = self.kube.list("StatefulSet", namespace, mq_statefulset_selector(release, family))[0]

@@ -836,3 +836,31 @@ def test_wait_hop2_wal_of_another_family_fails(monkeypatch, capsys):
     result, out = run_module(milvus_wait_ready, args, capsys)
     assert result["failed"] is True
     assert "a streaming node opened a woodpecker WAL but the message queue is pulsar-v2" in result["msg"]
+
+
+def test_wait_survives_an_api_outage_without_spinning(monkeypatch, capsys):
+    """Every list fails (API down): the wait neither spins nor crashes; it times out naming the API error."""
+    from ansible_collections.milvusops.cluster.plugins.module_utils import rollout
+    from ansible_collections.milvusops.cluster.plugins.module_utils.kube import KubeError
+
+    kube = wait_setup(monkeypatch, snapshot(HOP1_EXPECTED, HOP1_IMAGE))
+
+    def refused(kind, namespace, label_selector=None):
+        with kube.lock:
+            kube.lists.append((kind, namespace, label_selector))
+        raise KubeError("cannot reach the Kubernetes API at https://api.example: connection refused")
+
+    kube.list = refused
+    waits = []
+    original = rollout.ReleaseView.wait_for_change
+
+    def counted(self, seen_version, timeout):
+        waits.append(timeout)
+        return original(self, seen_version, timeout)
+
+    monkeypatch.setattr(rollout.ReleaseView, "wait_for_change", counted)
+    result, _ = run_module(milvus_wait_ready, dict(WAIT_ARGS, timeout=1), capsys)
+    assert result["failed"]
+    assert "not ready after 1 s" in result["msg"] and "connection refused" in result["msg"]
+    # the main loop wakes on view changes (a failed list is not one) or the deadline, not in a busy loop
+    assert len(waits) < 20, len(waits)
