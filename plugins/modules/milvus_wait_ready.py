@@ -184,9 +184,9 @@ class Waiter(object):
 
     def judge(self, objects):
         return assess(objects["Deployment"], objects["ReplicaSet"], objects["Pod"],
-                         "%s:%s" % (self.params["image_repository"], self.params["image_tag"]),
-                         self.params["expected_components"] or None, self.params["removed_components"],
-                         self.params["release"])
+                      "%s:%s" % (self.params["image_repository"], self.params["image_tag"]),
+                      self.params["expected_components"] or None, self.params["removed_components"],
+                      self.params["release"])
 
     def healthz_ok(self, deployments):
         if not self.params["healthz"]:
