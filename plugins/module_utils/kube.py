@@ -41,6 +41,10 @@ class KubeError(Exception):
     """A Kubernetes API call or the client configuration failed; the message says what to do."""
 
 
+class Conflict(KubeError):
+    """A write lost a race (409): someone else created or changed the object first."""
+
+
 def _configuration(params):
     """A client Configuration from kubeconfig/context/host/api_key/ca_cert/validate_certs or in-cluster."""
     configuration = k8s_client.Configuration()
@@ -171,6 +175,35 @@ class Kube(object):
             return exc.status, exc.body if isinstance(exc.body, str) else (exc.body or b"").decode("utf-8", "replace")
         except Exception as exc:
             return 0, "cannot reach the Kubernetes API: %s" % exc
+
+    # -- the upgrade lock (coordination.k8s.io Lease) -------------------------------------------
+
+    def read_lease(self, namespace, name):
+        return self._call(self.coordination.read_namespaced_lease, name, namespace)
+
+    def create_lease(self, namespace, body):
+        return self._write(self.coordination.create_namespaced_lease, namespace, body)
+
+    def replace_lease(self, namespace, body):
+        """Optimistic: the body carries the resourceVersion we read, so a concurrent change is a Conflict."""
+        return self._write(self.coordination.replace_namespaced_lease, body["metadata"]["name"], namespace, body)
+
+    def delete_lease(self, namespace, name, resource_version):
+        """Delete only the version we read (someone who took the lock over keeps it)."""
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"resourceVersion": resource_version}}
+        return self._write(self.coordination.delete_namespaced_lease, name, namespace, body=body)
+
+    def _write(self, method, *args, **kwargs):
+        kwargs["_preload_content"] = False
+        try:
+            response = method(*args, **kwargs)
+        except ApiException as exc:
+            if exc.status == 409:
+                raise Conflict("%s: %s" % (method.__name__, _reason(exc)))
+            raise KubeError("Kubernetes API %s failed with %s: %s" % (method.__name__, exc.status, _reason(exc)))
+        except Exception as exc:  # urllib3 connection errors, TLS errors, timeouts
+            raise KubeError("cannot reach the Kubernetes API at %s: %s" % (self.configuration.host, exc))
+        return json.loads(response.data) if response.data else {}
 
 
 def _lines(response):

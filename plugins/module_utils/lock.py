@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: milvusops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The upgrade lock: one coordination.k8s.io Lease per release (pure decisions).
+
+Two runs against the same release (two AWX jobs, a person and a schedule) must not interleave helm
+upgrades. The Lease lives in the release namespace, so every controller that can upgrade the release
+can also see who holds it, for what, and until when.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+
+PURPOSE_ANNOTATION = "milvusops.cluster/purpose"
+HOLDER_LABEL_KEY = "app.kubernetes.io/managed-by"
+MANAGER = "milvusops.cluster"
+
+CREATE = "create"
+RENEW = "renew"
+TAKE_OVER = "take_over"
+REFUSE = "refuse"
+
+
+def lease_name(release):
+    """Lease names are DNS labels; a release name already is one."""
+    return ("milvusops-upgrade-%s" % release)[:63].rstrip("-")
+
+
+def format_time(moment):
+    """MicroTime as the API writes it."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text):
+    if not text:
+        return None
+    for pattern in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            return datetime.datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+    return None
+
+
+def expiry(lease):
+    """When the lease runs out (renewTime + leaseDurationSeconds), or None when unreadable."""
+    spec = (lease or {}).get("spec") or {}
+    renewed = parse_time(spec.get("renewTime") or spec.get("acquireTime"))
+    if renewed is None or not spec.get("leaseDurationSeconds"):
+        return None
+    return renewed + datetime.timedelta(seconds=int(spec["leaseDurationSeconds"]))
+
+
+def lease_body(name, holder, purpose, seconds, now, existing=None):
+    """The Lease we write: created, renewed (same holder) or taken over (stale)."""
+    spec = dict((existing or {}).get("spec") or {})
+    same_holder = spec.get("holderIdentity") == holder
+    metadata = {
+        "name": name,
+        "labels": {HOLDER_LABEL_KEY: MANAGER},
+        "annotations": {PURPOSE_ANNOTATION: purpose},
+    }
+    if existing:
+        metadata["resourceVersion"] = existing["metadata"].get("resourceVersion")
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": metadata,
+        "spec": {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": int(seconds),
+            "acquireTime": spec.get("acquireTime") if (existing and same_holder) else format_time(now),
+            "renewTime": format_time(now),
+            "leaseTransitions": int(spec.get("leaseTransitions") or 0) + (0 if same_holder or not existing else 1),
+        },
+    }
+
+
+def decide(existing, holder, now, break_stale):
+    """(action, message) for acquiring the lock given the Lease found (None when there is none)."""
+    if existing is None:
+        return CREATE, None
+    spec = existing.get("spec") or {}
+    other = spec.get("holderIdentity") or "(no holder)"
+    if other == holder:
+        return RENEW, None
+    purpose = ((existing.get("metadata") or {}).get("annotations") or {}).get(PURPOSE_ANNOTATION, "unknown purpose")
+    ends = expiry(existing)
+    if ends is not None and ends > now:
+        return REFUSE, ("another run holds the upgrade lock (Lease %s): holder %s, purpose %r, expires %sZ unless "
+                        "renewed. Wait for it to finish; nothing was changed"
+                        % (existing["metadata"]["name"], other, purpose, ends.isoformat(timespec="seconds")))
+    if not break_stale:
+        return REFUSE, ("a stale upgrade lock exists (Lease %s): holder %s, purpose %r, expired %s. Its run probably "
+                        "died. Make sure it is not running, then run again with milvus_lock_break_stale=true; "
+                        "nothing was changed"
+                        % (existing["metadata"]["name"], other, purpose,
+                           (ends.isoformat(timespec="seconds") + "Z") if ends else "at an unknown time"))
+    return TAKE_OVER, "took over the stale lock of %s (purpose %r)" % (other, purpose)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Benchmark wrapper around the real helm: runs it unchanged and appends one line per invocation to
+# $BENCH_HELM_LOG: "<start epoch> <end epoch> <rc> <kube context> <subcommand>[ dry-run]"
+# (subcommand "get-values", "get-manifest" for helm get).
+# Used for both the collection and the manual procedure, so both pay the same (sub-millisecond) cost.
+# Only the subcommand and the context are logged, never values or credentials.
+start=$EPOCHREALTIME
+"${BENCH_HELM_REAL:?BENCH_HELM_REAL is not set}" "$@"
+rc=$?
+end=$EPOCHREALTIME
+context=${HELM_KUBECONTEXT:--}
+sub=()
+dry=""
+prev=""
+for arg in "$@"; do
+    case "$prev" in --kube-context) context=$arg ;; esac
+    case "$arg" in
+        --dry-run*) dry=" dry-run" ;;
+        -*) ;;
+        *) case "$prev" in --*) ;; *) [ ${#sub[@]} -lt 2 ] && sub+=("$arg") ;; esac ;;
+    esac
+    prev=$arg
+done
+if [ -n "${BENCH_HELM_LOG:-}" ]; then
+    what=${sub[0]:-?}
+    [ "$what" = get ] && what="get-${sub[1]:-?}"
+    printf '%s %s %s %s %s%s\n' "$start" "$end" "$rc" "$context" "$what" "$dry" >> "$BENCH_HELM_LOG"
+fi
+exit $rc

@@ -1,0 +1,71 @@
+"""The upgrade lock's decisions (plugins/module_utils/lock.py)."""
+
+import datetime
+
+from ansible_collections.milvusops.cluster.plugins.module_utils import lock
+
+NOW = datetime.datetime(2026, 11, 24, 12, 0, 0)
+
+
+def lease(holder, renewed, seconds=300, purpose="upgrade of rel to v2.6.4 by prod-1", rv="7"):
+    return {
+        "metadata": {"name": "milvusops-upgrade-rel", "resourceVersion": rv,
+                     "annotations": {lock.PURPOSE_ANNOTATION: purpose}},
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": seconds,
+                 "acquireTime": lock.format_time(renewed), "renewTime": lock.format_time(renewed),
+                 "leaseTransitions": 0},
+    }
+
+
+def test_no_lease_is_created():
+    assert lock.decide(None, "me", NOW, False) == (lock.CREATE, None)
+
+
+def test_own_lease_is_renewed_even_when_expired():
+    assert lock.decide(lease("me", NOW - datetime.timedelta(hours=1)), "me", NOW, False)[0] == lock.RENEW
+
+
+def test_live_lease_of_another_holder_is_refused_with_holder_purpose_and_expiry():
+    action, message = lock.decide(lease("them", NOW - datetime.timedelta(seconds=10)), "me", NOW, True)
+    assert action == lock.REFUSE  # break_stale never breaks a live lock
+    assert "them" in message and "upgrade of rel to v2.6.4 by prod-1" in message
+    assert "2026-11-24T12:04:50Z" in message and "nothing was changed" in message
+
+
+def test_stale_lease_needs_the_explicit_variable():
+    stale = lease("them", NOW - datetime.timedelta(seconds=301))
+    action, message = lock.decide(stale, "me", NOW, False)
+    assert action == lock.REFUSE and "milvus_lock_break_stale=true" in message and "expired" in message
+    action, message = lock.decide(stale, "me", NOW, True)
+    assert action == lock.TAKE_OVER and "them" in message
+
+
+def test_expiry_is_renew_time_plus_duration():
+    assert lock.expiry(lease("x", NOW, seconds=60)) == NOW + datetime.timedelta(seconds=60)
+    assert lock.expiry({"spec": {"holderIdentity": "x"}}) is None
+
+
+def test_unreadable_lease_times_count_as_stale():
+    broken = lease("them", NOW)
+    broken["spec"]["renewTime"] = broken["spec"]["acquireTime"] = "yesterday"
+    assert lock.decide(broken, "me", NOW, False)[0] == lock.REFUSE
+    assert lock.decide(broken, "me", NOW, True)[0] == lock.TAKE_OVER
+
+
+def test_lease_body_create_renew_take_over():
+    created = lock.lease_body("milvusops-upgrade-rel", "me", "p", 300, NOW)
+    assert created["spec"]["holderIdentity"] == "me" and created["spec"]["leaseTransitions"] == 0
+    assert "resourceVersion" not in created["metadata"]
+    later = NOW + datetime.timedelta(seconds=30)
+    renewed = lock.lease_body("milvusops-upgrade-rel", "me", "p", 300, later, dict(created, metadata=dict(
+        created["metadata"], resourceVersion="9")))
+    assert renewed["spec"]["acquireTime"] == created["spec"]["acquireTime"]
+    assert renewed["spec"]["renewTime"] == lock.format_time(later)
+    assert renewed["metadata"]["resourceVersion"] == "9"  # optimistic: a concurrent writer gets a 409
+    taken = lock.lease_body("milvusops-upgrade-rel", "me", "p", 300, later, lease("them", NOW))
+    assert taken["spec"]["leaseTransitions"] == 1 and taken["spec"]["acquireTime"] == lock.format_time(later)
+
+
+def test_lease_name_is_a_dns_label():
+    assert lock.lease_name("vectors") == "milvusops-upgrade-vectors"
+    assert len(lock.lease_name("x" * 80)) <= 63
