@@ -9,8 +9,16 @@ __metaclass__ = type
 
 import json
 import re
+import time
 
 _NOT_FOUND = re.compile(r"release: not found|has no deployed releases", re.IGNORECASE)
+# What helm prints when the API server failed a request in passing (5xx, throttling, dropped connections).
+_TRANSIENT = re.compile(r"an error on the server|the server is currently unable|ServiceUnavailable|InternalError|"
+                        r"Internal Server Error|too many requests|connection refused|connection reset|i/o timeout|"
+                        r"TLS handshake timeout|unexpected EOF|client connection lost|\b50[0234]\b", re.IGNORECASE)
+# Reads (and server-side renders) are repeated through a passing API outage for this long.
+READ_RETRY_SECONDS = 60
+RETRY_DELAYS = (0.5, 1, 2, 4)
 _UNREACHABLE = re.compile(r"Kubernetes cluster unreachable|connection refused|no such host|i/o timeout",
                           re.IGNORECASE)
 
@@ -27,6 +35,11 @@ class HelmError(Exception):
     @property
     def unreachable(self):
         return bool(_UNREACHABLE.search(self.stderr))
+
+    @property
+    def transient(self):
+        """The API server failed in passing; the same command may succeed when repeated."""
+        return bool(_TRANSIENT.search(self.stderr)) and not isinstance(self, ReleaseNotFound)
 
 
 class ReleaseNotFound(HelmError):
@@ -81,17 +94,26 @@ class Helm(object):
         self.binary = binary
         self.environment = dict(environment or {})
 
-    def run(self, args):
+    def run(self, args, retry_seconds=0):
+        """helm's stdout; transient API failures are repeated for retry_seconds (only pass it for reads)."""
         command = [self.binary] + list(args)
-        rc, out, err = self._run_command(command, environ_update=self.environment)
-        if rc != 0:
+        deadline = time.time() + retry_seconds
+        attempt = 0
+        while True:
+            rc, out, err = self._run_command(command, environ_update=self.environment)
+            if rc == 0:
+                return out
             message = "helm %s failed (rc=%s): %s" % (args[0], rc, (err or out).strip())
             cls = ReleaseNotFound if _NOT_FOUND.search(err or "") else HelmError
-            raise cls(message, command=command, rc=rc, stderr=err)
-        return out
+            error = cls(message, command=command, rc=rc, stderr=err or out)
+            delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+            if not error.transient or time.time() + delay > deadline:
+                raise error
+            time.sleep(delay)
+            attempt += 1
 
     def run_json(self, args):
-        out = self.run(list(args) + ["--output", "json"])
+        out = self.run(list(args) + ["--output", "json"], retry_seconds=READ_RETRY_SECONDS)
         try:
             return json.loads(out) if out.strip() else None
         except ValueError:
@@ -99,7 +121,7 @@ class Helm(object):
 
     def version(self):
         """Client version without the leading v, e.g. '3.17.3'."""
-        return self.run(["version", "--template", "{{.Version}}"]).strip().lstrip("v")
+        return self.run(["version", "--template", "{{.Version}}"], READ_RETRY_SECONDS).strip().lstrip("v")
 
     def history(self, release, namespace, max_revisions=20):
         """Revisions oldest first, or None when the release does not exist."""
@@ -121,13 +143,13 @@ class Helm(object):
         args = ["get", "manifest", release, "--namespace", namespace]
         if revision:
             args += ["--revision", str(revision)]
-        return self.run(args)
+        return self.run(args, READ_RETRY_SECONDS)
 
     def upgrade(self, *args, **kwargs):
         """Run upgrade_arguments(...); returns the parsed JSON release for a dry run, else stdout."""
         argv = upgrade_arguments(*args, **kwargs)
         if kwargs.get("dry_run"):
-            out = self.run(argv)
+            out = self.run(argv, READ_RETRY_SECONDS)  # a server-side render only reads
             try:
                 return json.loads(out)
             except ValueError:

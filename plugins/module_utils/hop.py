@@ -11,8 +11,7 @@ import json
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import (
     dangerous_removals, object_diff, parse_manifest)
-from ansible_collections.milvusops.cluster.plugins.module_utils.plan import (
-    DESCRIPTION_PREFIX, values_already_applied)
+from ansible_collections.milvusops.cluster.plugins.module_utils.plan import made_by_us, values_already_applied
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import (
     parse_chart_version, split_chart_field, try_parse_milvus_tag)
 
@@ -35,7 +34,7 @@ def hop_state(history, user_values, chart_version, hop_values):
             "the release is %s at revision %s: another helm operation is running or was killed. Wait for it, "
             "or if none is running inspect `helm history` and roll back to the last deployed revision "
             "(`helm rollback <release> <revision>`), then run again" % (status, state["revision"]))
-    elif status == "failed" and not description.startswith(DESCRIPTION_PREFIX):
+    elif status == "failed" and not made_by_us(description, user_values):
         state["refusal"] = (
             "the last revision %s failed outside this collection (%s): find out why and bring the release back "
             "to deployed before upgrading" % (state["revision"], description))

@@ -229,7 +229,7 @@ class _Planner(object):
                        "interrupted. Check `helm history %s -n %s`; if no helm operation is running, `%s` and "
                        "re-run" % (status, revision, self.rel, self.ns, rollback))
         elif status == "failed":
-            if description.startswith(DESCRIPTION_PREFIX):
+            if made_by_us(description, self.o.get("user_values")):
                 self.warn("revision %s failed during a hop of this collection (%s): the plan re-applies it"
                           % (revision, description))
             else:
@@ -437,6 +437,20 @@ class _Planner(object):
         if HOP_MIXCOORD in names and mode in ("separate", "mixed"):
             self.warn("hop 1 replaces the separate coordinators with mixcoord: a short coordinator outage, and "
                       "mixcoord may restart until the old coordinator sessions expire (about 30 s)")
+
+
+def made_by_us(description, user_values):
+    """Was this revision written by a hop of this collection?
+
+    Our hops describe their revisions with DESCRIPTION_PREFIX, but helm replaces the description of a
+    failed upgrade with its error. Then the values tell: every hop stores all six message-queue flags and
+    mixCoordinator.enabled=true, a combination an operator practically never stores by hand.
+    """
+    if (description or "").startswith(DESCRIPTION_PREFIX):
+        return True
+    values = user_values or {}
+    flags = [(values.get(key) or {}).get("enabled") for key in mqlib.KIND_FLAGS.values()]
+    return all(isinstance(flag, bool) for flag in flags) and (values.get("mixCoordinator") or {}).get("enabled") is True
 
 
 def _last_good_revision(history, current):

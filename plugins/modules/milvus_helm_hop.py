@@ -139,6 +139,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -181,6 +182,34 @@ class PrivateValuesFile(object):
 
     def __exit__(self, *exc_info):
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+UPGRADE_ATTEMPTS = 4
+
+
+def apply_with_retries(helm, values_file, upgrade, params, fail, result):
+    """Run the upgrade; after a passing API failure, look at what helm left and repeat only when safe.
+
+    Safe means the release is back in a state helm can upgrade from (our own failed attempt), or the
+    upgrade in fact went through and only its reply was lost. A pending release is never touched.
+    """
+    release, namespace = params["release"], params["namespace"]
+    for attempt in range(1, UPGRADE_ATTEMPTS + 1):
+        try:
+            helm.upgrade(values_file=values_file, **upgrade)
+            return helm.history(release, namespace) or []
+        except HelmError as exc:
+            error = exc
+        history = helm.history(release, namespace) or []
+        state = hop_state(history, helm.get_values(release, namespace), params["chart_version"], params["values"])
+        if state["applied"]:
+            return history
+        if not error.transient or state["refusal"] or attempt == UPGRADE_ATTEMPTS:
+            fail("helm upgrade failed (attempt %d): %s. The release is now at revision %s (%s): run "
+                 "milvus_preflight to see its state before trying again"
+                 % (attempt, error, state["revision"], history[-1].get("status") if history else "unknown"), **result)
+        time.sleep(2 ** attempt)
+    return []
 
 
 def main():
@@ -241,12 +270,7 @@ def main():
                                        redact_values(values_after, params["secret_values"]), changes)
         if module.check_mode:
             module.exit_json(**result)
-        try:
-            helm.upgrade(values_file=values_file, **upgrade)
-            after = helm.history(release, namespace) or []
-        except HelmError as exc:
-            fail("helm upgrade failed: %s. The release may be left failed or pending: run "
-                 "milvus_preflight to see its state before trying again" % exc, **result)
+        after = apply_with_retries(helm, values_file, upgrade, params, fail, result)
     result["revision_after"] = after[-1]["revision"] if after else None
     module.exit_json(**result)
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 import factories as f
+from ansible_collections.milvusops.cluster.plugins.module_utils import helm as helm_module
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
     Helm, HelmError, ReleaseNotFound, chart_arguments, upgrade_arguments)
 
@@ -161,7 +162,8 @@ def test_failure_message_falls_back_to_stdout_when_stderr_empty():
     assert "something on stdout" in str(info.value)
 
 
-def test_unreachable_cluster_is_recognised():
+def test_unreachable_cluster_is_recognised(monkeypatch):
+    monkeypatch.setattr(helm_module, "READ_RETRY_SECONDS", 0)  # one answer only: no repeat
     helm, run = helm_with((1, "", "Error: Kubernetes cluster unreachable: Get \"https://10.0.0.1:6443/version\": "
                                   "dial tcp 10.0.0.1:6443: connect: connection refused"))
     with pytest.raises(HelmError) as info:
@@ -192,7 +194,8 @@ def test_history_of_a_missing_release_is_none():
     assert len(run.calls) == 1
 
 
-def test_history_other_failure_raises_with_stderr():
+def test_history_other_failure_raises_with_stderr(monkeypatch):
+    monkeypatch.setattr(helm_module, "READ_RETRY_SECONDS", 0)
     stderr = "Error: Kubernetes cluster unreachable: Get \"https://api:6443/version\": i/o timeout"
     helm, run = helm_with((1, "", stderr))
     with pytest.raises(HelmError) as info:
@@ -297,3 +300,38 @@ def test_upgrade_failure_raises_with_stderr():
         helm.upgrade("rel", "milvus", "milvus", "4.2.58", "v.json")
     assert info.value.stderr == stderr
     assert "field is immutable" in str(info.value)
+
+
+# -- retries of passing API failures ------------------------------------------------------------
+
+SERVER_ERROR = ("Error: an error on the server (\"Internal Server Error\") has prevented the request from "
+                "succeeding (get secrets)")
+
+
+def test_reads_are_repeated_through_a_passing_server_error(monkeypatch):
+    monkeypatch.setattr(helm_module.time, "sleep", lambda seconds: None)
+    helm, run = helm_with((1, "", SERVER_ERROR), (1, "", SERVER_ERROR), (0, "[]", ""))
+    assert helm.history("rel", "milvus") == []
+    assert len(run.calls) == 3
+
+
+def test_reads_give_up_after_the_retry_budget(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(helm_module.time, "time", lambda: clock[0])
+    monkeypatch.setattr(helm_module.time, "sleep", lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    helm, run = helm_with(*[(1, "", SERVER_ERROR)] * 100)
+    with pytest.raises(HelmError) as info:
+        helm.get_values("rel", "milvus")
+    assert info.value.transient
+    assert 3 < len(run.calls) < 30  # repeated with growing delays for READ_RETRY_SECONDS, then given up
+
+
+def test_permanent_errors_and_real_upgrades_are_not_repeated(monkeypatch):
+    monkeypatch.setattr(helm_module.time, "sleep", lambda seconds: None)
+    helm, run = helm_with((1, "", "Error: release: not found"))
+    assert helm.history("rel", "milvus") is None
+    assert len(run.calls) == 1
+    helm, run = helm_with((1, "", SERVER_ERROR), (0, "ok", ""))
+    with pytest.raises(HelmError):
+        helm.upgrade("rel", "milvus", "milvus", "4.2.58", "/tmp/v.json")
+    assert len(run.calls) == 1  # a real upgrade is only repeated by the hop module, after checking the release

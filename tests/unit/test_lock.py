@@ -69,3 +69,28 @@ def test_lease_body_create_renew_take_over():
 def test_lease_name_is_a_dns_label():
     assert lock.lease_name("vectors") == "milvusops-upgrade-vectors"
     assert len(lock.lease_name("x" * 80)) <= 63
+
+
+# -- recognising our own failed hop revisions (plan.made_by_us) -------------------------------------
+
+from ansible_collections.milvusops.cluster.plugins.module_utils.plan import made_by_us  # noqa: E402
+
+HOP_SIGNATURE = {"mixCoordinator": {"enabled": True}, "pulsar": {"enabled": True}, "pulsarv3": {"enabled": False},
+                 "kafka": {"enabled": False}, "woodpecker": {"enabled": False},
+                 "externalPulsar": {"enabled": False}, "externalKafka": {"enabled": False}}
+
+
+def test_our_description_is_ours():
+    assert made_by_us("milvusops.cluster: hop streaming to chart 5.0.0", {})
+
+
+def test_helm_failure_description_with_our_value_signature_is_ours():
+    assert made_by_us('Upgrade "rel" failed: an error on the server', HOP_SIGNATURE)
+
+
+def test_a_foreign_failure_is_not_ours():
+    assert not made_by_us('Upgrade "rel" failed: timed out', {"image": {"all": {"tag": "v2.5.16"}}})
+    partial = dict(HOP_SIGNATURE)
+    del partial["externalKafka"]
+    assert not made_by_us('Upgrade "rel" failed', partial)
+    assert not made_by_us('Upgrade "rel" failed', dict(HOP_SIGNATURE, mixCoordinator={"enabled": False}))
