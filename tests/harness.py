@@ -92,7 +92,20 @@ class Harness:
         path.write_text(yaml.safe_dump(inventory))
         return path
 
-    def playbook(self, name, *args, extra_vars=None, inventory=None, timeout=900, stream=False):
+    def start_playbook(self, name, *args, extra_vars=None, inventory=None):
+        """Start a playbook in the background (its own process group, so a test can kill it whole)."""
+        command, env, report_dir = self._command(name, args, extra_vars, inventory)
+        proc = subprocess.Popen(command, env=env, cwd=str(self.workdir), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        return proc, report_dir
+
+    def finish_playbook(self, proc, report_dir, timeout=900):
+        started = time.monotonic()
+        out, _ = proc.communicate(timeout=timeout)
+        return Run(subprocess.CompletedProcess(proc.args, proc.returncode, out, ""), report_dir,
+                   time.monotonic() - started)
+
+    def _command(self, name, args, extra_vars, inventory):
         self.runs += 1
         report_dir = self.workdir / ("report-%d" % self.runs)
         env = self.fleet.helm_env()
@@ -108,8 +121,13 @@ class Harness:
         })
         variables = {"milvus_report_dir": str(report_dir)}
         variables.update(extra_vars or {})
+        playbook = str(name) if str(name).endswith(".yml") else "milvusops.cluster.%s" % name
         command = [str(BIN / "ansible-playbook"), "-i", str(inventory or self.inventory()),
-                   "milvusops.cluster.%s" % name, "-e", json.dumps(variables)] + list(args)
+                   playbook, "-e", json.dumps(variables)] + list(args)
+        return command, env, report_dir
+
+    def playbook(self, name, *args, extra_vars=None, inventory=None, timeout=900, stream=False):
+        command, env, report_dir = self._command(name, args, extra_vars, inventory)
         started = time.monotonic()
         if stream:  # the demo: the person watching sees the playbook's own output as it happens
             proc = subprocess.run(command, env=env, text=True, timeout=timeout, cwd=str(self.workdir),

@@ -60,10 +60,12 @@ def _configuration(params):
             k8s_config.load_kube_config(config_file=kubeconfig, context=context,
                                         client_configuration=configuration, persist_config=False)
         except ConfigException as exc:
-            raise KubeError("cannot use kubeconfig %s context %s: %s" % (
-                kubeconfig or default_kubeconfig, context or "(current)", exc))
-        except (IOError, OSError, ValueError) as exc:
-            raise KubeError("cannot read kubeconfig %s: %s" % (kubeconfig or default_kubeconfig, exc))
+            raise KubeError("cannot use kubeconfig %s context %s: %s. Check milvus_kube_context against "
+                            "`kubectl config get-contexts` and the file against `kubectl config view`" % (
+                                kubeconfig or default_kubeconfig, context or "(current)", exc))
+        except Exception as exc:  # unreadable, not YAML (yaml.YAMLError), not a kubeconfig at all
+            raise KubeError("cannot read kubeconfig %s (%s: %s): point milvus_kubeconfig at a valid kubeconfig "
+                            "file" % (kubeconfig or default_kubeconfig, type(exc).__name__, exc))
     elif not params.get("host"):
         try:
             k8s_config.load_incluster_config(client_configuration=configuration)
@@ -71,6 +73,23 @@ def _configuration(params):
             raise KubeError("no kubeconfig found (%s) and not running inside a pod (%s): set "
                             "milvus_kubeconfig/milvus_kube_context or host and api_key"
                             % (default_kubeconfig, exc))
+    _apply_overrides(configuration, params)
+    loader_refresh = configuration.refresh_api_key_hook
+    if loader_refresh is not None:
+        # The kubeconfig and in-cluster loaders refresh their token before every request by copying
+        # their host, CA, verification and token back onto the configuration. Re-apply the explicit
+        # options after them, or host/api_key/ca_cert/validate_certs would silently lose to the
+        # kubeconfig (while helm, which gets them as HELM_KUBE* variables, would use them).
+        def refresh(conf):
+            loader_refresh(conf)
+            _apply_overrides(conf, params)
+        configuration.refresh_api_key_hook = refresh
+    configuration.retries = Retry(**READ_RETRIES)
+    return configuration
+
+
+def _apply_overrides(configuration, params):
+    """The explicit connection options, on top of whatever a kubeconfig set."""
     if params.get("host"):
         configuration.host = params["host"]
     if params.get("api_key"):
@@ -79,8 +98,17 @@ def _configuration(params):
         configuration.ssl_ca_cert = params["ca_cert"]
     if params.get("validate_certs") is False:
         configuration.verify_ssl = False
-    configuration.retries = Retry(**READ_RETRIES)
-    return configuration
+
+
+def unreachable_message(host, exc):
+    """Why the API server could not be reached, and what to check."""
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        hint = ("the API server's TLS certificate is not signed by the CA in use: set milvus_kube_ca_cert to the "
+                "CA that signed it (or fix certificate-authority in the kubeconfig)")
+    else:
+        hint = "check the API server URL (milvus_kube_host or the kubeconfig's server) and the network"
+    return "cannot reach the Kubernetes API at %s: %s. %s" % (host, text, hint)
 
 
 def _reason(exc):
@@ -119,7 +147,7 @@ class Kube(object):
             raise KubeError("Kubernetes API %s failed with %s: %s" % (
                 method.__name__, exc.status, _reason(exc)))
         except Exception as exc:  # urllib3 connection errors, TLS errors, timeouts
-            raise KubeError("cannot reach the Kubernetes API at %s: %s" % (self.configuration.host, exc))
+            raise KubeError(unreachable_message(self.configuration.host, exc))
         data = response.data
         return json.loads(data) if data else {}
 

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import re
 
 PURPOSE_ANNOTATION = "milvusops.cluster/purpose"
 HOLDER_LABEL_KEY = "app.kubernetes.io/managed-by"
@@ -34,15 +35,16 @@ def format_time(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]00:?00)$")
+
+
 def parse_time(text):
-    if not text:
+    """A UTC (Micro)Time as servers and clients write it (Z or +00:00, 0 to 9 fraction digits), naive UTC."""
+    match = _TIME.match(text or "")
+    if not match:
         return None
-    for pattern in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
-        try:
-            return datetime.datetime.strptime(text, pattern)
-        except ValueError:
-            continue
-    return None
+    moment = datetime.datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S")
+    return moment.replace(microsecond=int((match.group(2) or "0")[:6].ljust(6, "0")))
 
 
 def expiry(lease):

@@ -50,6 +50,8 @@ def observe(helm, kube, release, namespace, cluster):
             for family in MQ_FAMILIES)
         observed = {
             "cluster": cluster,
+            "release_name": release,    # what was looked for, for messages when the release is not found
+            "namespace": namespace,
             "helm_version": helm_version.result(),
             "kube_version": kube_version.result(),
             "release": release_summary(history.result(), release, namespace),

@@ -162,14 +162,18 @@ class _Planner(object):
 
     def check_options(self):
         opts = self.opts
-        try:
-            intermediate = parse_milvus_tag(opts["intermediate_version"])
-            target = parse_milvus_tag(opts["target_version"])
-            intermediate_chart = parse_chart_version(opts["intermediate_chart"])
-            target_chart = parse_chart_version(opts["target_chart"])
-        except ValueError as exc:
-            self.block("invalid upgrade option: %s" % exc)
+        parsed = {}
+        for key, parser in (("intermediate_version", parse_milvus_tag), ("target_version", parse_milvus_tag),
+                            ("intermediate_chart", parse_chart_version), ("target_chart", parse_chart_version)):
+            try:
+                parsed[key] = parser(opts[key])
+            except ValueError as exc:
+                self.block("invalid upgrade option %s %r: %s. Set milvus_%s to a released version such as %s"
+                           % (key, opts[key], exc, key, DEFAULT_OPTIONS[key]))
+        if len(parsed) < 4:
             return None
+        intermediate, target = parsed["intermediate_version"], parsed["target_version"]
+        intermediate_chart, target_chart = parsed["intermediate_chart"], parsed["target_chart"]
         ok = True
         if intermediate.is_prerelease or not (2, 5, 16) <= intermediate.version.release[:3] < (2, 6, 0):
             self.block("intermediate_version %s must be a 2.5.x release of at least 2.5.16 (the first with the "

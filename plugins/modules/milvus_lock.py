@@ -91,6 +91,7 @@ message:
 """
 
 import datetime
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -144,15 +145,37 @@ def release(module, kube, name):
     return dict(changed=True, lease=name, holder=None, message="lock released")
 
 
+# A lock renewal must outlast a passing API outage rather than end the upgrade it protects.
+API_RETRY_SECONDS = 90
+RETRY_DELAYS = (0.5, 1, 2, 4, 8)
+
+
+def with_retries(action):
+    """Run action(); repeat on API errors other than conflicts until API_RETRY_SECONDS have passed."""
+    deadline = time.time() + API_RETRY_SECONDS
+    attempt = 0
+    while True:
+        try:
+            return action()
+        except Conflict:
+            raise
+        except KubeError:
+            delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+            if time.time() + delay > deadline:
+                raise
+            time.sleep(delay)
+            attempt += 1
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     name = lease_name(module.params["release"])
     try:
         kube = Kube(module.params)
         if module.params["state"] == "acquired":
-            result = acquire(module, kube, name)
+            result = with_retries(lambda: acquire(module, kube, name))
         else:
-            result = release(module, kube, name)
+            result = with_retries(lambda: release(module, kube, name))
     except Conflict as exc:
         module.fail_json(msg="%s: another run changed the upgrade lock %s at the same moment (%s); nothing was "
                              "changed, run again to see who holds it" % (describe_target(module.params), name, exc))

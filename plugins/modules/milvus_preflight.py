@@ -257,8 +257,9 @@ def main():
     target = describe_target(params)
     helm_path = module.get_bin_path(params["helm_binary"])
     if not helm_path:
-        module.fail_json(msg="helm binary %r not found on the controller: install helm >= %s or set "
-                             "helm_binary" % (params["helm_binary"], params["min_helm_version"]))
+        module.fail_json(msg="%s: helm binary %r not found on the controller: install helm >= %s or set "
+                             "helm_binary (milvus_helm_binary)" % (target, params["helm_binary"],
+                                                                   params["min_helm_version"]))
     helm = Helm(module.run_command, helm_path, helm_environment(params))
     try:
         kube = Kube(params)

@@ -60,22 +60,27 @@ wait_rollout() {  # context namespace release
 }
 
 separate_coordinators() {  # context namespace release: the doc's `kubectl get pods` check
+    local found  # captured first: `cmd | grep -q` would fail under pipefail when grep exits early
     if [ -n "$KUBECTL" ]; then
-        "$KUBECTL" --context "$1" -n "$2" get deployments -o name \
-            -l "app.kubernetes.io/instance=$3,app.kubernetes.io/name=milvus" | grep -Eq -- '-(root|data|query|index)coord$'
+        found=$("$KUBECTL" --context "$1" -n "$2" get deployments -o name \
+            -l "app.kubernetes.io/instance=$3,app.kubernetes.io/name=milvus") || return 2
     else
-        "$HELM" get manifest "$3" --kube-context "$1" -n "$2" | grep -Eq -- '^  name: .*-(root|data|query|index)coord$'
+        found=$("$HELM" get manifest "$3" --kube-context "$1" -n "$2") || return 2
     fi
+    grep -Eq -- '-(root|data|query|index)coord$' <<<"$found"
 }
 
 upgrade_one() {  # context namespace release
     local ctx=$1 ns=$2 rel=$3 coord=()
     mark "$ctx" start
-    if separate_coordinators "$ctx" "$ns" "$rel"; then
-        coord=(--set mixCoordinator.enabled=true --set rootCoordinator.enabled=false
-               --set indexCoordinator.enabled=false --set queryCoordinator.enabled=false
-               --set dataCoordinator.enabled=false)
-    fi
+    separate_coordinators "$ctx" "$ns" "$rel"
+    case $? in
+        0) coord=(--set mixCoordinator.enabled=true --set rootCoordinator.enabled=false
+                  --set indexCoordinator.enabled=false --set queryCoordinator.enabled=false
+                  --set dataCoordinator.enabled=false) ;;
+        1) ;;
+        *) return 1 ;;
+    esac
     mark "$ctx" hop1-helm
     "$HELM" upgrade "$rel" milvus --repo "$REPO" --kube-context "$ctx" --namespace "$ns" \
         --set image.all.tag="v2.5.16" "${coord[@]}" "${PIN_ARGS[@]}" \

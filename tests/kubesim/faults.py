@@ -25,6 +25,7 @@ class Faults:
         self._rules = []
         self._next_id = 1
         self._on_change = on_change
+        self.injected = 0  # API faults applied to requests so far
 
     def _changed(self):
         if self._on_change:
@@ -125,10 +126,12 @@ class Faults:
                     latency += float(rule["ms"]) / 1000.0
                 elif rule["type"] == "outage":
                     outage = rule["mode"]
+                    self.injected += 1
                 elif code is None and rng.random() < float(rule["rate"]):
                     if rule.get("count") is not None:
                         if rule["count"] <= 0:
                             continue
                         rule["count"] -= 1
                     code = int(rule["code"])
+                    self.injected += 1  # tests prove a fault really hit (expired rules are pruned)
         return latency, outage, code

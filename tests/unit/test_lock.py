@@ -45,6 +45,14 @@ def test_expiry_is_renew_time_plus_duration():
     assert lock.expiry({"spec": {"holderIdentity": "x"}}) is None
 
 
+def test_time_spellings_of_servers_and_clients():
+    expected = datetime.datetime(2026, 11, 24, 5, 54, 4, 123456)
+    for text in ("2026-11-24T05:54:04.123456Z", "2026-11-24T05:54:04.123456+00:00", "2026-11-24T05:54:04.123456789Z"):
+        assert lock.parse_time(text) == expected, text
+    assert lock.parse_time("2026-11-24T05:54:04Z") == expected.replace(microsecond=0)
+    assert lock.parse_time("2026-11-24T05:54:04+02:00") is None  # not UTC: never guess
+
+
 def test_unreadable_lease_times_count_as_stale():
     broken = lease("them", NOW)
     broken["spec"]["renewTime"] = broken["spec"]["acquireTime"] = "yesterday"

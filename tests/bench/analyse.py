@@ -1,0 +1,218 @@
+"""Pure analysis of one benchmark run: hop windows and the floor from kubesim's own records, readiness
+detection latency, API requests by verb, helm invocations, per-task timing. No I/O here.
+
+Definitions (also printed by the benchmark):
+
+- hop k of a cluster starts at the first spec write (create, delete or generation change) of one of the
+  release's Milvus Deployments after helm created release revision k (the Secret
+  ``sh.helm.release.v1.<release>.v<N>``); kubesim's store is watched in-process for these writes. A server-side
+  dry run stores nothing, so it does not start a hop.
+- hop k ends at kubesim's last PodReady, DeploymentRolloutComplete or PodDeleted event of a Milvus object
+  (Deployment ``<fullname>-<component>`` or its pods) before hop k+1 starts. PodDeleted counts because the
+  end state of a hop has no old or removed pod left; the MQ / etcd / MinIO StatefulSets are not part of it.
+- floor of a cluster = sum over hops of (end - start): the time kubesim needed to roll both hops out once helm
+  had started writing, excluding everything between hops. The floor of a fleet is the slowest cluster's
+  floor (the clusters are independent, so a perfect tool would roll them all at once).
+- detection latency of a hop = (the moment Ansible received the milvus_wait_ready result with ready=true,
+  from the bench_timing callback) - (hop end) - (the hop's settle seconds, which the module waits on purpose).
+"""
+
+import math
+import statistics
+
+END_EVENTS = ("PodReady", "DeploymentRolloutComplete", "PodDeleted")
+WAIT_ACTION = "milvusops.cluster.milvus_wait_ready"
+
+
+def percentile(values, q):
+    """Nearest-rank percentile (q in 0..100) of a list; None when empty."""
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    rank = max(1, int(math.ceil(q / 100.0 * len(values))))
+    return values[rank - 1]
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _is_milvus(event, deployments):
+    name = event.get("name") or ""
+    if event.get("kind") == "Deployment":
+        return name in deployments
+    if event.get("kind") == "Pod":
+        return any(name.startswith(d + "-") for d in deployments)
+    return False
+
+
+def hop_windows(record, events, run_start):
+    """[{hop, revision, start, writes_end, end}] of one cluster (see the module docstring)."""
+    deployments = set(record["deployments"]) | set(w[2] for w in record["writes"])
+    revisions = sorted((ts, rev) for ts, rev in record["revisions"] if ts >= run_start)
+    starts = []
+    for index, (created, revision) in enumerate(revisions):
+        until = revisions[index + 1][0] if index + 1 < len(revisions) else float("inf")
+        writes = [w for w in record["writes"] if created <= w[0] < until]
+        if writes:
+            starts.append({"revision": revision, "start": writes[0][0], "writes_end": writes[-1][0]})
+    ends = sorted(e["ts"] for e in events if e["type"] in END_EVENTS and _is_milvus(e, deployments))
+    for index, hop in enumerate(starts):
+        hop["hop"] = index + 1
+        until = starts[index + 1]["start"] if index + 1 < len(starts) else float("inf")
+        inside = [ts for ts in ends if hop["start"] <= ts < until]
+        hop["end"] = inside[-1] if inside else None
+        hop["rollout_seconds"] = round(hop["end"] - hop["start"], 3) if hop["end"] else None
+        hop["helm_write_seconds"] = round(hop["writes_end"] - hop["start"], 3)
+    return starts
+
+
+def floor_seconds(windows):
+    """Sum of the hops' rollout seconds, None when a hop has no end."""
+    if not windows or any(w["rollout_seconds"] is None for w in windows):
+        return None
+    return round(sum(w["rollout_seconds"] for w in windows), 3)
+
+
+def ready_results(timing, host):
+    """Timestamps of the milvus_wait_ready results with ready=true of one host, in order."""
+    return [r["ts"] for r in timing
+            if r.get("event") == "ok" and r.get("host") == host and r.get("action") == WAIT_ACTION and r.get("ready")]
+
+
+def wait_calls(timing, host):
+    return sum(1 for r in timing if r.get("event") in ("ok", "failed") and r.get("host") == host
+               and r.get("action") == WAIT_ACTION)
+
+
+def detection(windows, ready_ts, settles):
+    """Per hop: seconds from kubesim's hop end to the ready result (settle subtracted)."""
+    out = []
+    for index, window in enumerate(windows):
+        if index >= len(ready_ts) or window["end"] is None:
+            out.append(None)
+            continue
+        settle = settles[index] if index < len(settles) else 0
+        out.append(round(ready_ts[index] - window["end"] - settle, 3))
+    return out
+
+
+def by_verb(counters):
+    """{'list': n, 'get': n, ...} from kubesim counters ('<verb> <resource>' or '<method> <path>')."""
+    verbs = {}
+    for key, count in counters.items():
+        verb = key.split(" ", 1)[0]
+        verbs[verb] = verbs.get(verb, 0) + count
+    return verbs
+
+
+def per_cluster(counter_list):
+    """Mean per cluster of a list of {key: count} dicts (one per cluster), rounded."""
+    total = {}
+    for counters in counter_list:
+        for key, count in counters.items():
+            total[key] = total.get(key, 0) + count
+    n = max(1, len(counter_list))
+    return dict(sorted(((k, round(v / float(n), 1)) for k, v in total.items()), key=lambda kv: -kv[1]))
+
+
+def parse_helm_log(text):
+    """[(start, end, rc, context, what)] from helm_trace.sh lines."""
+    calls = []
+    for line in text.splitlines():
+        parts = line.split(" ", 5)
+        if len(parts) < 5:
+            continue
+        try:
+            calls.append((float(parts[0]), float(parts[1]), int(parts[2]), parts[3], " ".join(parts[4:])))
+        except ValueError:
+            continue
+    return calls
+
+
+def helm_summary(calls, clusters):
+    """Per cluster: calls by subcommand (count, mean seconds) and the total seconds spent in helm."""
+    kinds = {}
+    for start, end, _rc, _context, what in calls:
+        entry = kinds.setdefault(what, {"calls": 0, "seconds": 0.0})
+        entry["calls"] += 1
+        entry["seconds"] += end - start
+    n = max(1, clusters)
+    return {
+        "per_cluster_calls": round(len(calls) / float(n), 2),
+        "per_cluster_seconds": round(sum(e - s for s, e, _, _, _ in calls) / float(n), 2),
+        "by_subcommand": dict((what, {"per_cluster": round(e["calls"] / float(n), 2),
+                                      "mean_seconds": round(e["seconds"] / e["calls"], 3)})
+                              for what, e in sorted(kinds.items())),
+    }
+
+
+def task_profile(timing, top=25):
+    """Per task name: host executions, mean and total seconds (host_start -> result), sorted by total."""
+    started = {}
+    tasks = {}
+    for record in timing:
+        key = (record.get("host"), record.get("uuid"))
+        if record.get("event") == "host_start":
+            started[key] = record["ts"]
+        elif record.get("event") in ("ok", "failed", "skipped") and key in started:
+            seconds = record["ts"] - started.pop(key)
+            entry = tasks.setdefault(record["task"], {"action": record.get("action"), "runs": 0,
+                                                      "seconds": 0.0, "max": 0.0})
+            entry["runs"] += 1
+            entry["seconds"] += seconds
+            entry["max"] = max(entry["max"], seconds)
+    rows = [dict(task=name, action=e["action"], runs=e["runs"], total_seconds=round(e["seconds"], 2),
+                 mean_seconds=round(e["seconds"] / e["runs"], 3), max_seconds=round(e["max"], 3))
+            for name, e in tasks.items()]
+    rows.sort(key=lambda row: -row["total_seconds"])
+    return rows[:top]
+
+
+def module_overhead(timing):
+    """For milvus_wait_ready calls: task seconds minus the module's own 'elapsed' (start-up, imports, client
+    set-up, result transport); mean and max over calls."""
+    started, overheads = {}, []
+    for record in timing:
+        key = (record.get("host"), record.get("uuid"))
+        if record.get("event") == "host_start":
+            started[key] = record["ts"]
+        elif record.get("event") == "ok" and key in started and record.get("action") == WAIT_ACTION \
+                and record.get("elapsed") is not None:
+            overheads.append(record["ts"] - started.pop(key) - float(record["elapsed"]))
+    if not overheads:
+        return None
+    return {"calls": len(overheads), "mean_seconds": round(sum(overheads) / len(overheads), 3),
+            "max_seconds": round(max(overheads), 3)}
+
+
+def host_timelines(timing, windows_by_host, t0):
+    """Per host, hop starts/ends and wait results relative to t0 (to see linear-strategy lockstep)."""
+    out = {}
+    for host, windows in windows_by_host.items():
+        ready = ready_results(timing, host)
+        out[host] = {
+            "hops": [{"start": round(w["start"] - t0, 2), "end": round(w["end"] - t0, 2) if w["end"] else None}
+                     for w in windows],
+            "ready_results": [round(ts - t0, 2) for ts in ready],
+        }
+    return out
+
+
+def idle_between_tasks(timing):
+    """Per host, seconds between a task's result and the host's next task start, summed; mean and max over
+    hosts. With the linear strategy a host waits there for the slowest host of the task (lockstep)."""
+    last, idle = {}, {}
+    for record in timing:
+        host = record.get("host")
+        if not host:
+            continue
+        if record.get("event") == "host_start":
+            if host in last:
+                idle[host] = idle.get(host, 0.0) + record["ts"] - last.pop(host)
+        elif record.get("event") in ("ok", "failed", "skipped"):
+            last[host] = record["ts"]
+    if not idle:
+        return None
+    return {"mean_seconds": round(sum(idle.values()) / len(idle), 2), "max_seconds": round(max(idle.values()), 2)}

@@ -1,0 +1,351 @@
+"""One measured run: a fresh kubesim fleet, then either the collection's playbook or the manual procedure.
+
+The fleet runs in this process (tests.kubesim.fleet.Fleet), so kubesim's own records are read directly:
+``Cluster.events()``, ``Cluster.counters()`` (reset just before the run) and a store subscription that
+timestamps the Deployment spec writes and helm release Secrets (the start of each hop). The controller
+under test runs in child processes; a separate sampler process (memsample.py) sums their memory.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from tests.kubesim.fleet import Fleet
+
+from . import analyse
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+REAL_HELM = str(BIN / "helm") if (BIN / "helm").exists() else (shutil.which("helm") or "helm")
+HELM_TRACE = str(HERE / "helm_trace.sh")
+STATE = "v2510-separate-pulsar2"
+TARGET_COMPONENTS = ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"]
+TARGET_TAG = "v2.6.4"
+MQ_PINS = ("--set pulsar.enabled=true --set pulsarv3.enabled=false --set kafka.enabled=false "
+           "--set woodpecker.enabled=false --set externalPulsar.enabled=false --set externalKafka.enabled=false")
+
+
+class StoreRecorder:
+    """Timestamps, from inside kubesim's store, of the release's Deployment spec writes and new helm revisions."""
+
+    def __init__(self, member):
+        self.namespace = member.namespace
+        self.secret_prefix = "sh.helm.release.v1.%s.v" % member.release
+        self.store = member.cluster.store
+        self.deployments = [d["metadata"]["name"] for d in self.store.list("deployments", self.namespace)
+                            if _is_milvus(d, member.release)]
+        self.release = member.release
+        self.writes = []      # (ts, event type, deployment name)
+        self.revisions = []   # (ts, revision)
+        self.store.subscribe(self._on_event)
+
+    def _on_event(self, etype, res, obj, old):  # called under the store lock: append only
+        meta = obj.get("metadata") or {}
+        if meta.get("namespace") != self.namespace:
+            return
+        if res.plural == "deployments" and _is_milvus(obj, self.release):
+            if etype != "MODIFIED" or ((old or {}).get("metadata") or {}).get("generation") != meta.get("generation"):
+                self.writes.append((time.time(), etype, meta.get("name")))
+        elif res.plural == "secrets" and etype == "ADDED" and meta.get("name", "").startswith(self.secret_prefix):
+            try:
+                self.revisions.append((time.time(), int(meta["name"][len(self.secret_prefix):])))
+            except ValueError:
+                pass
+
+    def close(self):
+        self.store.unsubscribe(self._on_event)
+
+    def as_dict(self):
+        return {"deployments": list(self.deployments), "writes": list(self.writes), "revisions": list(self.revisions)}
+
+
+def _is_milvus(obj, release):
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return labels.get("app.kubernetes.io/name") == "milvus" and labels.get("app.kubernetes.io/instance") == release
+
+
+def collections_path(collection_root, base):
+    """base/ansible_collections/milvusops/cluster -> the collection being measured."""
+    target = Path(base) / "ansible_collections" / "milvusops"
+    target.mkdir(parents=True, exist_ok=True)
+    link = target / "cluster"
+    if not link.exists():
+        link.symlink_to(Path(collection_root).resolve())
+    return str(base)
+
+
+class Measured:
+    """A fleet of `size` clusters in STATE, seeded at delay 0, then set to `delay`."""
+
+    def __init__(self, size, delay, workdir, log=print):
+        self.size, self.delay = size, float(delay)
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.state_dir = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
+        width = max(2, len(str(size)))
+        clusters = [("c%0*d" % (width, i + 1), STATE) for i in range(size)]
+        started = time.monotonic()
+        self.fleet = Fleet(self.state_dir, clusters, pod_start_delay=0.0, seed_workers=min(4, size)).up()
+        self.up_seconds = round(time.monotonic() - started, 1)
+        log("    fleet of %d up in %.1f s" % (size, self.up_seconds))
+        self.before = dict((m.name, self._mq_uids(m)) for m in self.fleet)
+        for member in self.fleet:
+            member.cluster.set_config(pod_start_delay=self.delay)
+        self.recorders = dict((m.name, StoreRecorder(m)) for m in self.fleet)
+
+    def _mq_uids(self, member):
+        return dict((s["metadata"]["name"], s["metadata"].get("uid"))
+                    for s in member.cluster.store.list("statefulsets", member.namespace)
+                    if (s["metadata"].get("labels") or {}).get("app") in ("pulsar", "pulsarv3", "kafka"))
+
+    def reset(self):
+        for member in self.fleet:
+            member.cluster.reset_counters()
+
+    def end_state(self, member):
+        """None when the cluster is in the documented end state, else what is wrong."""
+        deployments = [d for d in member.cluster.store.list("deployments", member.namespace)
+                       if _is_milvus(d, member.release)]
+        components = sorted((d["metadata"].get("labels") or {}).get("component") for d in deployments)
+        problems = []
+        if components != TARGET_COMPONENTS:
+            problems.append("components %s" % components)
+        for d in deployments:
+            images = [c.get("image", "") for c in d["spec"]["template"]["spec"]["containers"]]
+            if not any(image.endswith(":" + TARGET_TAG) for image in images):
+                problems.append("%s runs %s" % (d["metadata"]["name"], images))
+        if self._mq_uids(member) != self.before[member.name]:
+            problems.append("message-queue StatefulSets changed")
+        return "; ".join(problems) or None
+
+    def collect(self, run_start):
+        out = {}
+        for member in self.fleet:
+            out[member.name] = {
+                "events": member.cluster.events(since=run_start - 1),
+                "counters": member.cluster.counters(),
+                "record": self.recorders[member.name].as_dict(),
+                "end_state_problem": self.end_state(member),
+            }
+        return out
+
+    def down(self):
+        for recorder in self.recorders.values():
+            recorder.close()
+        self.fleet.down()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+def _run_sampled(command, env, cwd, log_path, timeout):
+    """Run command with its output in log_path, its process tree's memory sampled and its CPU time taken.
+
+    Returns (rc, started, ended, memory, cpu): cpu has the controller tree's user+sys seconds (os.wait4:
+    the process and every descendant it waited for) and this process's own CPU seconds meanwhile, which
+    is kubesim's (the fleet's servers, controllers and kubelets run in this process).
+    """
+    mem_path = Path(cwd) / "memory.json"
+    with open(log_path, "w") as log_file:
+        own_cpu = time.process_time()
+        started = time.time()
+        proc = subprocess.Popen(command, env=env, cwd=str(cwd), stdout=log_file, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        sampler = subprocess.Popen([sys.executable, "-m", "tests.bench.memsample", str(proc.pid), str(mem_path)],
+                                   cwd=str(ROOT), stdin=subprocess.DEVNULL)
+        rc, usage, killed = None, None, False
+        while rc is None:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == proc.pid:
+                rc = os.waitstatus_to_exitcode(status)
+                proc.returncode = rc
+                break
+            if not killed and time.time() - started > timeout:
+                proc.kill()
+                killed = True
+            time.sleep(0.02)
+        ended = time.time()
+        own_cpu = time.process_time() - own_cpu
+        try:
+            sampler.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            sampler.kill()
+            sampler.wait()
+    memory = json.loads(mem_path.read_text()) if mem_path.exists() else None
+    if memory is not None and usage is not None:
+        memory["max_single_process_rss_mb_rusage"] = round(usage.ru_maxrss / 1024.0, 1)
+    cpu = {"controller_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2) if usage else None,
+           "kubesim_cpu_seconds": round(own_cpu, 2)}
+    return ("timeout" if killed else rc), started, ended, memory, cpu
+
+
+def _trace_env(env, helm_log):
+    env = dict(env)
+    env["BENCH_HELM_REAL"] = REAL_HELM
+    env["BENCH_HELM_LOG"] = str(helm_log)
+    env["PATH"] = "%s%s%s" % (BIN, os.pathsep, env.get("PATH", ""))
+    return env
+
+
+def run_ours(measured, settle, collection_root, timeout, extra_env=None, extra_vars=None):
+    """ansible-playbook milvusops.cluster.upgrade -e milvus_upgrade_confirm=true, forks = fleet size."""
+    fleet, work = measured.fleet, measured.workdir / "ours"
+    work.mkdir(parents=True, exist_ok=True)
+    hosts = {}
+    for member in fleet:
+        hosts[member.name] = {
+            "milvus_release": member.release,
+            "milvus_namespace": member.namespace,
+            "milvus_kube_context": member.context,
+            "milvus_kubeconfig": str(fleet.kubeconfig),
+            "milvus_chart_repo_url": fleet.chart_repo_url,
+            "milvus_helm_binary": HELM_TRACE,
+            "milvus_settle_after_mixcoord": settle,
+        }
+    inventory = {"all": {"hosts": hosts, "children": {"milvus_clusters": {"hosts": dict((h, {}) for h in hosts)}}}}
+    (work / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    report_dir = work / "report"
+    timing_file = work / "timing.jsonl"
+    helm_log = work / "helm.log"
+    env = _trace_env(fleet.helm_env(), helm_log)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": collections_path(collection_root, work / "collections"),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_LOCAL_TEMP": str(work / "ansible-tmp"),
+        "ANSIBLE_FORKS": str(len(fleet)),
+        "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "bench_timing",
+        "BENCH_TIMING_FILE": str(timing_file),
+    })
+    env.update(extra_env or {})
+    variables = {"milvus_upgrade_confirm": True, "milvus_report_dir": str(report_dir)}
+    variables.update(extra_vars or {})
+    command = [str(BIN / "ansible-playbook"), "-i", str(work / "inventory.yml"), "milvusops.cluster.upgrade",
+               "-e", json.dumps(variables)]
+    measured.reset()
+    rc, started, ended, memory, cpu = _run_sampled(command, env, work, work / "ansible.log", timeout)
+    raw = measured.collect(started)
+    timing = [json.loads(line) for line in timing_file.read_text().splitlines()] if timing_file.exists() else []
+    helm_calls = analyse.parse_helm_log(helm_log.read_text()) if helm_log.exists() else []
+    statuses = {}
+    for member in fleet:
+        path = report_dir / "clusters" / ("%s.json" % member.name)
+        statuses[member.name] = json.loads(path.read_text()).get("status") if path.exists() else None
+    settles = [settle, 0]
+    clusters = {}
+    for name, data in raw.items():
+        windows = analyse.hop_windows(data["record"], data["events"], started)
+        ready = analyse.ready_results(timing, name)
+        clusters[name] = {
+            "status": statuses.get(name),
+            "end_state_problem": data["end_state_problem"],
+            "windows": windows,
+            "floor_seconds": analyse.floor_seconds(windows),
+            "detection_seconds": analyse.detection(windows, ready, settles),
+            "wait_calls": analyse.wait_calls(timing, name),
+            "counters": data["counters"],
+        }
+    result = _summarise("ours", rc, started, ended, memory, clusters, helm_calls, len(fleet))
+    result["cpu"] = cpu
+    result["idle_between_tasks"] = analyse.idle_between_tasks(timing)
+    result["task_profile"] = analyse.task_profile(timing)
+    result["wait_module_overhead"] = analyse.module_overhead(timing)
+    result["timelines"] = analyse.host_timelines(timing, dict((n, c["windows"]) for n, c in clusters.items()),
+                                                 started)
+    result["ok"] = rc == 0 and all(c["status"] == "upgraded" and not c["end_state_problem"]
+                                   for c in clusters.values())
+    (work / "raw-events.json").write_text(json.dumps(raw, default=str))
+    return result
+
+
+def run_baseline(measured, timeout):
+    """tests/bench/manual_procedure.sh over every cluster, one after the other."""
+    fleet, work = measured.fleet, measured.workdir / "baseline"
+    work.mkdir(parents=True, exist_ok=True)
+    helm_log = work / "helm.log"
+    kubectl = shutil.which("kubectl")
+    command = ["bash", str(HERE / "manual_procedure.sh"), "--repo", fleet.chart_repo_url, "--helm", HELM_TRACE,
+               "--pins", MQ_PINS]
+    command += ["--kubectl", kubectl] if kubectl else ["--no-kubectl"]
+    command += ["%s:%s:%s" % (m.context, m.namespace, m.release) for m in fleet]
+    env = _trace_env(fleet.helm_env(), helm_log)
+    measured.reset()
+    rc, started, ended, memory, cpu = _run_sampled(command, env, work, work / "procedure.log", timeout)
+    raw = measured.collect(started)
+    helm_calls = analyse.parse_helm_log(helm_log.read_text()) if helm_log.exists() else []
+    phases = _procedure_phases((work / "procedure.log").read_text())
+    clusters = {}
+    for name, data in raw.items():
+        windows = analyse.hop_windows(data["record"], data["events"], started)
+        clusters[name] = {
+            "status": "upgraded" if phases.get(name, {}).get("done") else "failed",
+            "end_state_problem": data["end_state_problem"],
+            "windows": windows,
+            "floor_seconds": analyse.floor_seconds(windows),
+            "phases": phases.get(name),
+            "counters": data["counters"],
+        }
+    result = _summarise("baseline", rc, started, ended, memory, clusters, helm_calls, len(fleet))
+    result["cpu"] = cpu
+    result["wait_method"] = "kubectl rollout status per Milvus Deployment" if kubectl else \
+        "helm upgrade --wait (kubectl not found)"
+    result["ok"] = rc == 0 and all(c["status"] == "upgraded" and not c["end_state_problem"]
+                                   for c in clusters.values())
+    result["phase_means"] = _phase_means(phases)
+    (work / "raw-events.json").write_text(json.dumps(raw, default=str))
+    return result
+
+
+def _procedure_phases(text):
+    """{context: {phase: epoch}} from the script's BENCH lines."""
+    phases = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "BENCH":
+            phases.setdefault(parts[2], {})[parts[3]] = float(parts[1])
+    return phases
+
+
+def _phase_means(phases):
+    """Mean seconds per cluster of each step of the manual procedure."""
+    order = ["start", "hop1-helm", "hop1-wait", "hop2-helm", "hop2-wait", "verify", "done"]
+    sums, n = {}, 0
+    for marks in phases.values():
+        if "done" not in marks:
+            continue
+        n += 1
+        for a, b in zip(order, order[1:]):
+            sums[a] = sums.get(a, 0.0) + marks[b] - marks[a]
+    names = {"start": "check coordinators", "hop1-helm": "hop 1 helm upgrade", "hop1-wait": "hop 1 rollout wait",
+             "hop2-helm": "hop 2 helm upgrade", "hop2-wait": "hop 2 rollout wait", "verify": "verify"}
+    return dict((names[k], round(v / n, 2)) for k, v in sums.items()) if n else {}
+
+
+def _summarise(kind, rc, started, ended, memory, clusters, helm_calls, size):
+    floors = [c["floor_seconds"] for c in clusters.values()]
+    detections = [d for c in clusters.values() for d in c.get("detection_seconds", [])]
+    counters = [c["counters"] for c in clusters.values()]
+    return {
+        "kind": kind,
+        "rc": rc,
+        "wall_seconds": round(ended - started, 2),
+        "floor_seconds": max(floors) if floors and None not in floors else None,
+        "floor_median_cluster_seconds": analyse.median(floors),
+        "detection": {"values": detections, "median": analyse.median(detections),
+                      "p95": analyse.percentile(detections, 95)},
+        "requests_per_cluster": sum(sum(c.values()) for c in counters) / float(max(1, size)),
+        "requests_per_cluster_by_verb": analyse.per_cluster([analyse.by_verb(c) for c in counters]),
+        "requests_per_cluster_by_key": analyse.per_cluster(counters),
+        "helm": analyse.helm_summary(helm_calls, size),
+        "memory": memory,
+        "clusters": clusters,
+    }
