@@ -18,6 +18,7 @@ import textwrap
 
 import pytest
 import yaml
+from pathlib import Path  # PROBE
 
 from tests.kubesim.fleet import wait_namespace_ready
 from tests.kubesim.resources import RESOURCES
@@ -172,6 +173,7 @@ def scenario(make_harness, tmp_path_factory):
         run = harness.playbook("upgrade", "--forks", str(len(hosts)), inventory=inventory)
     finally:
         closed.close()
+    Path("/tmp/exp/bad-run.txt").write_text("%s\n%s" % (run.seconds, run.output))  # PROBE
     return dict(harness=harness, run=run, before=before, after=snapshot(harness), history=history,
                 web_history=web_history, markers=markers, evil_text=evil_text, closed_url=closed_url,
                 old_helm_log=old_helm_log, hosts=hosts, tmp=tmp)
