@@ -37,8 +37,24 @@ READ_RETRIES = dict(total=6, backoff_factor=0.3, status_forcelist=(429, 500, 502
                     allowed_methods=frozenset(["GET"]), raise_on_status=False)
 
 
+TRANSIENT_STATUS = (429, 500, 502, 503, 504)
+
+
 class KubeError(Exception):
-    """A Kubernetes API call or the client configuration failed; the message says what to do."""
+    """A Kubernetes API call or the client configuration failed; the message says what to do.
+
+    transient: the server failed in passing (5xx, throttled, connection refused or dropped), so the same
+    call may succeed later; wrong names, permissions and certificates are not transient.
+    """
+
+    def __init__(self, message, transient=False):
+        super(KubeError, self).__init__(message)
+        self.transient = transient
+
+
+def _connection_is_transient(exc):
+    text = str(exc)
+    return not ("CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text)
 
 
 class Conflict(KubeError):
@@ -75,14 +91,19 @@ def _configuration(params):
                             % (default_kubeconfig, exc))
     _apply_overrides(configuration, params)
     loader_refresh = configuration.refresh_api_key_hook
-    if loader_refresh is not None:
-        # The kubeconfig and in-cluster loaders refresh their token before every request by copying
-        # their host, CA, verification and token back onto the configuration. Re-apply the explicit
-        # options after them, or host/api_key/ca_cert/validate_certs would silently lose to the
-        # kubeconfig (while helm, which gets them as HELM_KUBE* variables, would use them).
+    if loader_refresh is not None and params.get("api_key"):
+        configuration.refresh_api_key_hook = None   # the explicit token is the token; nothing to refresh
+    elif loader_refresh is not None:
+        # The kubeconfig and in-cluster loaders refresh their token before every request by copying their
+        # host, CA, verification and token onto the configuration they are given (and re-installing
+        # themselves). On the shared configuration that would undo host/ca_cert/validate_certs (which helm
+        # gets as HELM_KUBE* variables) and, with parallel requests, expose half-refreshed settings: give
+        # them a scratch configuration and take only the token, in one assignment.
         def refresh(conf):
-            loader_refresh(conf)
-            _apply_overrides(conf, params)
+            scratch = k8s_client.Configuration()
+            loader_refresh(scratch)
+            if scratch.api_key:
+                conf.api_key = dict(scratch.api_key)
         configuration.refresh_api_key_hook = refresh
     configuration.retries = Retry(**READ_RETRIES)
     return configuration
@@ -144,10 +165,10 @@ class Kube(object):
         except ApiException as exc:
             if exc.status == 404:
                 return None
-            raise KubeError("Kubernetes API %s failed with %s: %s" % (
+            raise KubeError(transient=exc.status in TRANSIENT_STATUS, message="Kubernetes API %s failed with %s: %s" % (
                 method.__name__, exc.status, _reason(exc)))
         except Exception as exc:  # urllib3 connection errors, TLS errors, timeouts
-            raise KubeError(unreachable_message(self.configuration.host, exc))
+            raise KubeError(unreachable_message(self.configuration.host, exc), transient=_connection_is_transient(exc))
         data = response.data
         return json.loads(data) if data else {}
 
@@ -228,9 +249,10 @@ class Kube(object):
         except ApiException as exc:
             if exc.status == 409:
                 raise Conflict("%s: %s" % (method.__name__, _reason(exc)))
-            raise KubeError("Kubernetes API %s failed with %s: %s" % (method.__name__, exc.status, _reason(exc)))
+            raise KubeError("Kubernetes API %s failed with %s: %s" % (method.__name__, exc.status, _reason(exc)),
+                            transient=exc.status in TRANSIENT_STATUS)
         except Exception as exc:  # urllib3 connection errors, TLS errors, timeouts
-            raise KubeError("cannot reach the Kubernetes API at %s: %s" % (self.configuration.host, exc))
+            raise KubeError(unreachable_message(self.configuration.host, exc), transient=_connection_is_transient(exc))
         return json.loads(response.data) if response.data else {}
 
 

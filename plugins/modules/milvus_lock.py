@@ -151,7 +151,10 @@ RETRY_DELAYS = (0.5, 1, 2, 4, 8)
 
 
 def with_retries(action):
-    """Run action(); repeat on API errors other than conflicts until API_RETRY_SECONDS have passed."""
+    """Run action(); repeat passing API failures (5xx, throttling, dropped connections) for API_RETRY_SECONDS.
+
+    Wrong names, permissions or certificates are reported at once: waiting would not fix them.
+    """
     deadline = time.time() + API_RETRY_SECONDS
     attempt = 0
     while True:
@@ -159,9 +162,9 @@ def with_retries(action):
             return action()
         except Conflict:
             raise
-        except KubeError:
+        except KubeError as exc:
             delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
-            if time.time() + delay > deadline:
+            if not exc.transient or time.time() + delay > deadline:
                 raise
             time.sleep(delay)
             attempt += 1
@@ -180,7 +183,10 @@ def main():
         module.fail_json(msg="%s: another run changed the upgrade lock %s at the same moment (%s); nothing was "
                              "changed, run again to see who holds it" % (describe_target(module.params), name, exc))
     except KubeError as exc:
-        module.fail_json(msg="%s: upgrade lock %s: %s" % (describe_target(module.params), name, exc))
+        hint = ""
+        if "not found" in str(exc) and "namespace" in str(exc):
+            hint = ": check milvus_namespace (kubectl get namespaces); nothing was changed"
+        module.fail_json(msg="%s: upgrade lock %s: %s%s" % (describe_target(module.params), name, exc, hint))
     module.exit_json(**result)
 
 

@@ -1,7 +1,9 @@
 """`make bench`: the fleet benchmark (see tests/bench/__init__.py and issue 6).
 
     .venv/bin/python -m tests.bench [--sizes 1,4,8,16] [--delays 0,5] [--settle 0] [--out .tmp/bench]
-                                    [--quick] [--collection DIR] [--skip-baseline] [--tcp-nodelay] [--timeout S]
+                                    [--quick] [--collection DIR] [--label TEXT] [--skip-baseline]
+                                    [--baseline-sizes 1,4,8|all] [--timeout S]
+                                    [--ansible-env KEY=VALUE ...] [--extra-var KEY=JSON ...]
 """
 
 import argparse
@@ -16,7 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench import report  # noqa: E402
 from tests.bench.run import ROOT, Measured, run_baseline, run_ours  # noqa: E402
-from tests.kubesim.handler import Handler  # noqa: E402
 
 
 def parse_args(argv):
@@ -32,10 +33,11 @@ def parse_args(argv):
                     help="collection root to measure (default: this checkout), e.g. an unpacked `git archive`")
     ap.add_argument("--label", default="", help="free text stored in the JSON (e.g. which commit a snapshot is)")
     ap.add_argument("--skip-baseline", action="store_true", help="measure only the collection")
-    ap.add_argument("--tcp-nodelay", action="store_true",
-                    help="set TCP_NODELAY on kubesim's API connections in this process (kubesim answers every "
-                         "keep-alive request ~40 ms late otherwise: Nagle + delayed ACK); off by default so the "
-                         "simulator is measured as `make test` runs it")
+    ap.add_argument("--baseline-sizes", default="1,4,8",
+                    help="fleet sizes whose baseline is measured (default 1,4,8, or 'all'); the sequential baseline "
+                         "of a larger size is extrapolated from the largest measured size at the same delay "
+                         "(per-cluster time x size) and marked so; measuring 16 costs ~7 min at delay 0 and "
+                         "~8 min at delay 5 with kubesim as it is")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per measured run before it is killed")
     ap.add_argument("--ansible-env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for our ansible-playbook runs, for what-if measurements "
@@ -47,6 +49,10 @@ def parse_args(argv):
     if args.quick:
         args.sizes, args.delays = "1,4", "0"
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.baseline_sizes.strip() == "all":
+        args.baseline_sizes = list(args.sizes)
+    else:
+        args.baseline_sizes = [int(s) for s in args.baseline_sizes.split(",") if s.strip()]
     args.delays = [float(d) for d in args.delays.split(",") if d.strip()]
     args.ansible_env = dict(item.split("=", 1) for item in args.ansible_env)
     extra = {}
@@ -80,17 +86,15 @@ def main(argv=None):
     stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
     runs_dir = out / "runs" / stamp
     runs_dir.mkdir(parents=True, exist_ok=True)
-    if args.tcp_nodelay:
-        Handler.disable_nagle_algorithm = True  # socketserver applies TCP_NODELAY to each accepted connection
     started = time.monotonic()
     meta = {
         "started": stamp,
         "sizes": args.sizes, "delays": args.delays, "settle_after_mixcoord": args.settle,
+        "baseline_sizes_measured": args.baseline_sizes,
         "collection": str(Path(args.collection).resolve()),
         "collection_version": collection_version(args.collection),
         "label": args.label,
         "state": "v2510-separate-pulsar2",
-        "kubesim_tcp_nodelay": bool(args.tcp_nodelay),
         "ansible_env": args.ansible_env, "extra_vars": args.extra_var,
         "forks": "equal to the fleet size",
         "definitions": report.DEFINITIONS,
@@ -102,15 +106,13 @@ def main(argv=None):
                                               " [%s]" % args.label if args.label else "", runs_dir))
     if args.ansible_env or args.extra_var:
         print("   what-if: ansible env %s, extra vars %s" % (args.ansible_env, args.extra_var))
-    print("   kubesim TCP_NODELAY: %s" % ("on (--tcp-nodelay)" if args.tcp_nodelay else
-                                         "off (as in make test: ~40 ms per keep-alive API request)"))
     results = []
     for delay in args.delays:
         for size in args.sizes:
             label = "n%d-d%s" % (size, report.fmt_delay(delay))
             entry = {"size": size, "delay": delay}
             print("== %d cluster(s), pod start delay %s s" % (size, report.fmt_delay(delay)), flush=True)
-            measured = Measured(size, delay, runs_dir / label / "ours")
+            measured = Measured(size, delay, runs_dir / label)
             try:
                 entry["ours"] = run_ours(measured, args.settle, args.collection, args.timeout,
                                          extra_env=args.ansible_env, extra_vars=args.extra_var)
@@ -119,8 +121,14 @@ def main(argv=None):
                 measured.down()
             print("    ours: %.1f s (rc %s, %s)" % (entry["ours"]["wall_seconds"], entry["ours"]["rc"],
                                                    "ok" if entry["ours"]["ok"] else "NOT OK"), flush=True)
-            if not args.skip_baseline:
-                measured = Measured(size, delay, runs_dir / label / "baseline")
+            measured_before = [r for r in results if r["delay"] == delay and r.get("baseline")
+                               and not r["baseline"].get("extrapolated_from")]
+            if not args.skip_baseline and size not in args.baseline_sizes and measured_before:
+                entry["baseline"] = report.extrapolate(measured_before[-1], size)
+                print("    baseline: %.1f s extrapolated from %d clusters (--baseline-sizes)" % (
+                    entry["baseline"]["wall_seconds"], entry["baseline"]["extrapolated_from"]), flush=True)
+            elif not args.skip_baseline:
+                measured = Measured(size, delay, runs_dir / label)
                 try:
                     entry["baseline"] = run_baseline(measured, args.timeout)
                 finally:

@@ -216,3 +216,26 @@ def idle_between_tasks(timing):
     if not idle:
         return None
     return {"mean_seconds": round(sum(idle.values()) / len(idle), 2), "max_seconds": round(max(idle.values()), 2)}
+
+
+def wait_start_offsets(windows, timing, host):
+    """Per hop: (first milvus_wait_ready start of the hop) - (hop end). Positive: the rollout had already
+    finished when the wait module was started, so detection is the time to get there, not the watch."""
+    starts = sorted(r["ts"] for r in timing if r.get("event") == "host_start" and r.get("host") == host
+                    and r.get("action") == WAIT_ACTION)
+    out = []
+    for window in windows:
+        first = [ts for ts in starts if ts >= window["start"]]
+        out.append(round(first[0] - window["end"], 3) if first and window["end"] else None)
+    return out
+
+
+def process_lifetimes(processes):
+    """Per program / Ansible module: how many processes and their mean sampled lifetime (0.25 s resolution)."""
+    kinds = {}
+    for proc in processes:
+        entry = kinds.setdefault(proc.get("cmd") or "?", {"count": 0, "seconds": 0.0})
+        entry["count"] += 1
+        entry["seconds"] += proc["last"] - proc["first"]
+    return dict((cmd, {"count": e["count"], "mean_seconds": round(e["seconds"] / e["count"], 2)})
+                for cmd, e in sorted(kinds.items(), key=lambda kv: -kv[1]["seconds"]) if e["count"])

@@ -5,7 +5,7 @@
 Every INTERVAL seconds (default 0.25) it finds ROOT_PID and all its descendants and sums their RSS
 (/proc/PID/statm) and PSS (/proc/PID/smaps_rollup; shared pages split between the sharers, so forks
 are not counted twice). Writes {"peak_rss_mb", "peak_pss_mb", "peak_processes", "max_single_rss_mb",
-"samples"} to OUT_JSON when ROOT_PID is gone. Linux only.
+"samples", "processes"} to OUT_JSON when ROOT_PID is gone. Linux only.
 """
 
 import json
@@ -67,10 +67,32 @@ def alive(pid):
         return False
 
 
+def cmdline(pid):
+    """A short label: the program and, for Ansible modules, the AnsiballZ file's module name."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as fh:
+            args = [a.decode("utf-8", "replace") for a in fh.read().split(b"\0") if a]
+    except OSError:
+        return None
+    for arg in args:
+        if "AnsiballZ_" in arg:
+            return "module " + arg.rsplit("AnsiballZ_", 1)[1].split(".py", 1)[0]
+    return " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(args[:2]))[:80]
+
+
 def sample(root, interval=0.25):
-    peak = {"peak_rss_mb": 0.0, "peak_pss_mb": 0.0, "peak_processes": 0, "max_single_rss_mb": 0.0, "samples": 0}
+    """Peaks, plus the lifetime (first and last sample seen) of every process of the tree."""
+    peak = {"peak_rss_mb": 0.0, "peak_pss_mb": 0.0, "peak_processes": 0, "max_single_rss_mb": 0.0, "samples": 0,
+            "processes": []}
+    seen = {}
     while alive(root):
         pids = tree(root)
+        now = time.time()
+        for pid in pids:
+            if pid not in seen:
+                seen[pid] = {"pid": pid, "cmd": cmdline(pid), "first": now, "last": now}
+            else:
+                seen[pid]["last"] = now
         rss = [rss_bytes(pid) for pid in pids]
         pss = sum(pss_bytes(pid) for pid in pids)
         peak["samples"] += 1
@@ -79,6 +101,7 @@ def sample(root, interval=0.25):
         peak["max_single_rss_mb"] = max(peak["max_single_rss_mb"], round(max(rss or [0]) / 2.0 ** 20, 1))
         peak["peak_processes"] = max(peak["peak_processes"], len(pids))
         time.sleep(interval)
+    peak["processes"] = sorted(seen.values(), key=lambda p: p["first"])
     return peak
 
 

@@ -42,6 +42,23 @@ def derive(entry):
     return entry
 
 
+def extrapolate(measured_entry, size):
+    """A baseline for `size` clusters from a measured one: the procedure is a sequential loop, so
+    wall time = per-cluster time x size; per-cluster figures (requests, helm calls) carry over."""
+    base = measured_entry["baseline"]
+    n = measured_entry["size"]
+    return {
+        "kind": "baseline", "extrapolated_from": n, "rc": base["rc"], "ok": base["ok"],
+        "wall_seconds": round(base["wall_seconds"] / float(n) * size, 2),
+        "floor_seconds": base["floor_seconds"], "floor_median_cluster_seconds": base["floor_median_cluster_seconds"],
+        "requests_per_cluster": base["requests_per_cluster"],
+        "requests_per_cluster_by_verb": base["requests_per_cluster_by_verb"],
+        "requests_per_cluster_by_key": base["requests_per_cluster_by_key"],
+        "helm": base["helm"], "memory": base["memory"], "cpu": None, "clusters": {},
+        "phase_means": base.get("phase_means"), "wait_method": base.get("wait_method"),
+    }
+
+
 def _find(results, size, delay):
     for entry in results:
         if entry["size"] == size and entry["delay"] == delay:
@@ -127,16 +144,21 @@ def print_all(document):
             _f(ours["helm"]["per_cluster_calls"], 1), _f((base.get("helm") or {}).get("per_cluster_calls"), 1),
             _mem(ours["memory"]), _mem(base.get("memory")),
             "" if ours["ok"] and base.get("ok", True) else "  <- NOT OK (see JSON)"))
-    print("\nCPU and pacing: controller CPU s (ours | baseline), kubesim CPU s (ours run), wait-module calls per "
-          "cluster, idle s per host between tasks (mean / max; linear-strategy lockstep)")
+    if any((r.get("baseline") or {}).get("extrapolated_from") for r in results):
+        print("* baseline extrapolated from the largest measured size at that delay (sequential: per-cluster time x "
+              "size; its memory is the measured run's); measure it with --baseline-sizes all")
+    print("\nCPU and pacing: controller CPU s (ours | baseline), kubesim and other CPU s during our run (other = "
+          "sampler + anything else on the machine), wait-module calls per cluster, idle s per host between tasks "
+          "(mean / max; linear-strategy lockstep)")
     for r in results:
         ours, base = r["ours"], r.get("baseline") or {}
         calls = [c.get("wait_calls") for c in ours["clusters"].values()]
         idle = ours.get("idle_between_tasks") or {}
-        print("%4d %5s | cpu %7s | %7s | kubesim %6s | wait calls %4s | idle %5s / %5s" % (
+        print("%4d %5s | cpu %7s | %7s | kubesim %6s | other %6s | wait calls %4s | idle %5s / %5s" % (
             r["size"], fmt_delay(r["delay"]), _f((ours.get("cpu") or {}).get("controller_cpu_seconds")),
             _f((base.get("cpu") or {}).get("controller_cpu_seconds")),
             _f((ours.get("cpu") or {}).get("kubesim_cpu_seconds")),
+            _f((ours.get("cpu") or {}).get("other_cpu_seconds")),
             _f(sum(calls) / float(len(calls)) if calls else None), _f(idle.get("mean_seconds")),
             _f(idle.get("max_seconds"))))
     print("\nAPI requests per cluster upgrade by verb (ours | baseline):")
@@ -166,6 +188,9 @@ def print_all(document):
         for row in biggest["ours"]["task_profile"][:10]:
             print("  %7.1f s  %3d runs  mean %6.2f s  max %6.2f s  %s" % (
                 row["total_seconds"], row["runs"], row["mean_seconds"], row["max_seconds"], row["task"][:70]))
+    print("\nDefinitions:")
+    for key in ("ours", "baseline", "floor", "detection", "memory"):
+        print("  %-9s %s" % (key + ":", DEFINITIONS[key]))
     print("\nIssue targets (reported, not asserted):")
     for t in document["targets"]:
         met = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]

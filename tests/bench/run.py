@@ -154,6 +154,8 @@ def _run_sampled(command, env, cwd, log_path, timeout):
     mem_path = Path(cwd) / "memory.json"
     with open(log_path, "w") as log_file:
         own_cpu = time.process_time()
+        busy = _busy_cpu_seconds()
+        load = os.getloadavg()[0]
         started = time.time()
         proc = subprocess.Popen(command, env=env, cwd=str(cwd), stdout=log_file, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
@@ -172,17 +174,39 @@ def _run_sampled(command, env, cwd, log_path, timeout):
             time.sleep(0.02)
         ended = time.time()
         own_cpu = time.process_time() - own_cpu
+        busy = _busy_cpu_seconds() - busy if busy is not None else None
         try:
             sampler.wait(timeout=10)
         except subprocess.TimeoutExpired:
             sampler.kill()
             sampler.wait()
     memory = json.loads(mem_path.read_text()) if mem_path.exists() else None
+    if memory is not None:
+        processes = memory.pop("processes", [])
+        (Path(cwd) / "processes.json").write_text(json.dumps(processes, indent=0))
+        memory["process_lifetimes"] = analyse.process_lifetimes(processes)
     if memory is not None and usage is not None:
         memory["max_single_process_rss_mb_rusage"] = round(usage.ru_maxrss / 1024.0, 1)
     cpu = {"controller_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2) if usage else None,
-           "kubesim_cpu_seconds": round(own_cpu, 2)}
+           "kubesim_cpu_seconds": round(own_cpu, 2),
+           "machine_busy_cpu_seconds": round(busy, 2) if busy is not None else None,
+           "loadavg_1min_before": round(load, 2),
+           "cpus": os.cpu_count()}
+    if busy is not None and usage is not None:
+        # what neither the controller nor kubesim used (the memory sampler, and anything else on the machine)
+        cpu["other_cpu_seconds"] = round(busy - cpu["controller_cpu_seconds"] - own_cpu, 2)
     return ("timeout" if killed else rc), started, ended, memory, cpu
+
+
+def _busy_cpu_seconds():
+    """Machine-wide busy CPU seconds so far (/proc/stat), to see what else ran during a measurement."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / float(os.sysconf("SC_CLK_TCK"))
 
 
 def _trace_env(env, helm_log):
@@ -251,12 +275,17 @@ def run_ours(measured, settle, collection_root, timeout, extra_env=None, extra_v
             "windows": windows,
             "floor_seconds": analyse.floor_seconds(windows),
             "detection_seconds": analyse.detection(windows, ready, settles),
+            "wait_started_after_hop_end_seconds": analyse.wait_start_offsets(windows, timing, name),
             "wait_calls": analyse.wait_calls(timing, name),
             "counters": data["counters"],
         }
     result = _summarise("ours", rc, started, ended, memory, clusters, helm_calls, len(fleet))
     result["cpu"] = cpu
     result["idle_between_tasks"] = analyse.idle_between_tasks(timing)
+    marks = [r["ts"] for r in timing if r.get("event") in ("playbook_start", "playbook_end")]
+    if len(marks) == 2:
+        result["ansible_startup_seconds"] = round(marks[0] - started, 2)
+        result["ansible_shutdown_seconds"] = round(ended - marks[1], 2)
     result["task_profile"] = analyse.task_profile(timing)
     result["wait_module_overhead"] = analyse.module_overhead(timing)
     result["timelines"] = analyse.host_timelines(timing, dict((n, c["windows"]) for n, c in clusters.items()),

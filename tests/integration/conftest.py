@@ -15,9 +15,9 @@ from tests.kubesim.fleet import Fleet  # noqa: E402
 def make_harness(tmp_path_factory):
     fleets = []
 
-    def make(clusters, pod_start_delay=0.0):
+    def make(clusters, pod_start_delay=0.0, **fleet_options):   # fleet_options: tls=True, token="..."
         workdir = tmp_path_factory.mktemp("fleet")
-        fleet = Fleet(workdir / "state", clusters, pod_start_delay=pod_start_delay).up()
+        fleet = Fleet(workdir / "state", clusters, pod_start_delay=pod_start_delay, **fleet_options).up()
         fleets.append(fleet)
         return Harness(fleet, workdir)
 
