@@ -15,7 +15,8 @@ _NOT_FOUND = re.compile(r"release: not found|has no deployed releases", re.IGNOR
 # What helm prints when the API server failed a request in passing (5xx, throttling, dropped connections).
 _TRANSIENT = re.compile(r"an error on the server|the server is currently unable|ServiceUnavailable|InternalError|"
                         r"Internal Server Error|too many requests|connection refused|connection reset|i/o timeout|"
-                        r"TLS handshake timeout|\bEOF\b|client connection lost|cluster unreachable|\b50[0234]\b",
+                        r"TLS handshake timeout|\bEOF\b|client connection lost|cluster unreachable|failed to download openapi|"
+                        r"\b50[0234]\b",
                         re.IGNORECASE)
 # Reads (and server-side renders) are repeated through a passing API outage for this long. An API server
 # that is simply wrong is also only reported after this long: preflight's own client fails sooner.
