@@ -136,7 +136,7 @@ def test_recreate_takes_old_pods_down_first(kubesim):
     apps.patch_namespaced_deployment("coord", "default", {"spec": {"template": {"spec": {"containers": [
         {"name": "main", "image": "milvus:2"}]}}}})
     wait_for(lambda: rollout_done(kubesim, "coord") and
-             kubesim.store.get("deployments", "coord", "default")["status"]["observedGeneration"] == 2,
+             (kubesim.store.get("deployments", "coord", "default").get("status") or {}).get("observedGeneration") == 2,
              what="recreate rollout")
     wait_for(lambda: len(tracker.live) == 3 and all(p.spec.containers[0].image == "milvus:2"
                                                     for p in tracker.live.values()), what="tracker sees new pods")
@@ -171,7 +171,7 @@ def test_statefulset_pods_claims_and_rolling_update(kubesim):
     apps.create_namespaced_stateful_set("default", sts)
 
     def ready(rev_image):
-        s = kubesim.store.get("statefulsets", "db", "default")["status"]
+        s = kubesim.store.get("statefulsets", "db", "default").get("status") or {}  # the controller may not have written it yet
         pods = kubesim.store.list("pods", "default", "app=db")
         return (s.get("readyReplicas") == 3 and s.get("currentRevision") == s.get("updateRevision") and
                 s.get("updatedReplicas") == 3 and len(pods) == 3 and

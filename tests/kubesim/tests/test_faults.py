@@ -23,7 +23,7 @@ def cstatus(pod):
 
 
 def ready(pod):
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in (pod.get("status") or {}).get("conditions", []))
 
 
 def control(cluster, method, path, body=None):
