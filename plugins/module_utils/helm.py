@@ -42,7 +42,10 @@ class HelmError(Exception):
     @property
     def transient(self):
         """The API server failed in passing; the same command may succeed when repeated."""
-        return bool(_TRANSIENT.search(self.stderr)) and not isinstance(self, ReleaseNotFound)
+        if isinstance(self, ReleaseNotFound):
+            return False
+        # helm failing without a word (seen under heavy load) says nothing permanent either
+        return bool(_TRANSIENT.search(self.stderr)) or not self.stderr
 
 
 class ReleaseNotFound(HelmError):

@@ -335,3 +335,10 @@ def test_permanent_errors_and_real_upgrades_are_not_repeated(monkeypatch):
     with pytest.raises(HelmError):
         helm.upgrade("rel", "milvus", "milvus", "4.2.58", "/tmp/v.json")
     assert len(run.calls) == 1  # a real upgrade is only repeated by the hop module, after checking the release
+
+
+def test_a_helm_failure_without_any_message_is_repeated(monkeypatch):
+    monkeypatch.setattr(helm_module.time, "sleep", lambda seconds: None)
+    helm, run = helm_with((1, "", ""), (1, "", "Error: release: not found"))
+    assert helm.history("rel", "milvus") is None
+    assert len(run.calls) == 2
