@@ -14,10 +14,12 @@ __metaclass__ = type
 import json
 import os
 
+from urllib.parse import quote, urlencode
+
 try:
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
-    from kubernetes.client.rest import ApiException
+    from kubernetes.client import rest as k8s_rest
     from kubernetes.config.config_exception import ConfigException
     from urllib3.util.retry import Retry
     HAS_KUBERNETES = True
@@ -26,18 +28,17 @@ except ImportError as exc:  # Kube() reports it; the stubs keep except clauses v
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = exc
 
-    class ApiException(Exception):
-        status = None
-
     class ConfigException(Exception):
         pass
 
-# Reads are retried on transient server errors; writes are not retried blindly.
-READ_RETRIES = dict(total=6, backoff_factor=0.3, status_forcelist=(429, 500, 502, 503, 504),
+# Reads are retried on transient server errors; writes are not retried blindly. other=0: a TLS failure
+# (a certificate that does not verify) is not repeated, while refused and dropped connections are.
+READ_RETRIES = dict(total=6, other=0, backoff_factor=0.3, status_forcelist=(429, 500, 502, 503, 504),
                     allowed_methods=frozenset(["GET"]), raise_on_status=False)
 
 
 TRANSIENT_STATUS = (429, 500, 502, 503, 504)
+USER_AGENT = "milvusops.cluster"
 
 
 class KubeError(Exception):
@@ -132,96 +133,96 @@ def unreachable_message(host, exc):
     return "cannot reach the Kubernetes API at %s: %s. %s" % (host, text, hint)
 
 
-def _reason(exc):
-    """The Status message of an ApiException, or its text."""
-    body = getattr(exc, "body", None)
-    if body:
-        try:
-            return json.loads(body).get("message") or body
-        except (TypeError, ValueError):
-            return body
-    return str(exc)
+def _reason(body):
+    """The message of a Status answer, or the answer's text."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+    try:
+        return json.loads(text).get("message") or text[:300]
+    except (TypeError, ValueError, AttributeError):
+        return text[:300]
 
 
 class Kube(object):
-    """Thin reads over the Kubernetes API returning JSON dicts."""
+    """Raw JSON requests to the Kubernetes API.
+
+    The connection (TLS, client certificates, proxy, read retries) is the kubernetes client's own pool,
+    built from its Configuration; the requests are built here. Its generated API classes would cost
+    about 0.4 s of CPU to import at every module start (pydantic validators for hundreds of methods),
+    for the dozen endpoints we use.
+    """
 
     def __init__(self, params):
         if not HAS_KUBERNETES:
             raise KubeError("the kubernetes Python library is required: %s" % KUBERNETES_IMPORT_ERROR)
         self.configuration = _configuration(params)
-        self.api_client = k8s_client.ApiClient(self.configuration)
-        self._apis = {}
-
-    # Built on first use: importing CoreV1Api costs ~0.27 s and AppsV1Api ~0.15 s of CPU, paid at every
-    # module start; the lock module needs neither.
-    def _api(self, cls):
-        if cls not in self._apis:
-            self._apis[cls] = getattr(k8s_client, cls)(self.api_client)
-        return self._apis[cls]
-
-    @property
-    def core(self):
-        return self._api("CoreV1Api")
-
-    @property
-    def apps(self):
-        return self._api("AppsV1Api")
-
-    @property
-    def coordination(self):
-        return self._api("CoordinationV1Api")
+        self._pool = k8s_rest.RESTClientObject(self.configuration).pool_manager
 
     # -- low level --------------------------------------------------------------------------
 
-    def _call(self, method, *args, **kwargs):
-        """Call a client method for raw JSON; None on 404."""
-        kwargs["_preload_content"] = False
+    def _headers(self, has_body):
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if has_body:
+            headers["Content-Type"] = "application/json"
+        # runs the kubeconfig loader's token refresh (exec plugins, expiring tokens) first
+        token = (self.configuration.auth_settings().get("BearerToken") or {}).get("value")
+        if token:
+            headers["Authorization"] = token
+        return headers
+
+    def request(self, method, path, query=None, body=None, stream=False):
+        """The urllib3 response of one API request; connection failures become KubeError."""
+        url = self.configuration.host.rstrip("/") + path
+        if query:
+            url += "?" + urlencode(query)
+        data = json.dumps(body).encode("utf-8") if body is not None else None
         try:
-            response = method(*args, **kwargs)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise KubeError(transient=exc.status in TRANSIENT_STATUS, message="Kubernetes API %s failed with %s: %s" % (
-                method.__name__, exc.status, _reason(exc)))
+            return self._pool.request(method, url, body=data, headers=self._headers(data is not None),
+                                      preload_content=not stream)
         except Exception as exc:  # urllib3 connection errors, TLS errors, timeouts
             raise KubeError(unreachable_message(self.configuration.host, exc), transient=_connection_is_transient(exc))
-        data = response.data
-        return json.loads(data) if data else {}
+
+    def _json(self, method, path, query=None, body=None):
+        """The decoded JSON answer; None for a GET of something that does not exist."""
+        response = self.request(method, path, query, body)
+        if response.status == 404 and method == "GET":
+            return None
+        if response.status == 409:
+            raise Conflict("%s %s: %s" % (method, path, _reason(response.data)))
+        if response.status >= 400:
+            raise KubeError("Kubernetes API %s %s failed with %s: %s" % (method, path, response.status,
+                                                                        _reason(response.data)),
+                            transient=response.status in TRANSIENT_STATUS)
+        return json.loads(response.data) if response.data else {}
 
     # -- reads -------------------------------------------------------------------------------
 
     def server_version(self):
         """gitVersion without the leading v, e.g. '1.31.0' or '1.29.3-eks-adc7111'."""
-        info = self._call(k8s_client.VersionApi(self.api_client).get_code)
+        info = self._json("GET", "/version")
         return (info or {}).get("gitVersion", "").lstrip("v")
 
     def namespace_exists(self, namespace):
-        return self._call(self.core.read_namespace, namespace) is not None
+        return self._json("GET", "/api/v1/namespaces/" + quote(namespace, safe="")) is not None
 
     def list(self, kind, namespace, label_selector=None):
-        """(items, resourceVersion) of a namespaced list; kind in LISTERS."""
-        method = getattr(self._api_for(kind), "list_namespaced_" + LISTERS[kind])
-        result = self._call(method, namespace, label_selector=label_selector or "") or {}
+        """(items, resourceVersion) of a namespaced list; kind in RESOURCES."""
+        result = self._json("GET", resource_path(kind, namespace), {"labelSelector": label_selector or ""}) or {}
         return result.get("items", []), result.get("metadata", {}).get("resourceVersion")
 
     def read(self, kind, namespace, name):
-        method = getattr(self._api_for(kind), "read_namespaced_" + LISTERS[kind])
-        return self._call(method, name, namespace)
-
-    def _api_for(self, kind):
-        return self.apps if kind in ("Deployment", "StatefulSet", "ReplicaSet") else self.core
+        return self._json("GET", resource_path(kind, namespace, name))
 
     def watch(self, kind, namespace, label_selector, resource_version, timeout_seconds):
         """Yield (event type, object) until the server closes the watch after timeout_seconds."""
-        method = getattr(self._api_for(kind), "list_namespaced_" + LISTERS[kind])
+        query = {"labelSelector": label_selector or "", "watch": "true", "allowWatchBookmarks": "false",
+                 "timeoutSeconds": int(timeout_seconds)}
+        if resource_version:
+            query["resourceVersion"] = resource_version
+        response = self.request("GET", resource_path(kind, namespace), query, stream=True)
         try:
-            response = method(namespace, label_selector=label_selector, watch=True,
-                              resource_version=resource_version, timeout_seconds=int(timeout_seconds),
-                              allow_watch_bookmarks=False, _preload_content=False)
-        except ApiException as exc:
-            raise KubeError("watch of %s failed with %s: %s" % (kind, exc.status, _reason(exc)))
-        try:
+            if response.status >= 400:
+                raise KubeError("watch of %s failed with %s: %s" % (kind, response.status, _reason(response.data)),
+                                transient=response.status in TRANSIENT_STATUS)
             for line in _lines(response):
                 event = json.loads(line)
                 yield event.get("type"), event.get("object") or {}
@@ -230,47 +231,29 @@ class Kube(object):
 
     def proxy_get(self, kind, namespace, name, port, path):
         """GET through the API server's service or pod proxy: (status code, body text)."""
-        if kind == "Service":
-            method = self.core.connect_get_namespaced_service_proxy_with_path
-        else:
-            method = self.core.connect_get_namespaced_pod_proxy_with_path
+        target = "%s/%s:%s/proxy/%s" % (resource_path(kind, namespace), quote(name, safe=""), port, path.lstrip("/"))
         try:
-            response = method("%s:%s" % (name, port), namespace, path.lstrip("/"), _preload_content=False)
-            return response.status, response.data.decode("utf-8", "replace")
-        except ApiException as exc:
-            return exc.status, exc.body if isinstance(exc.body, str) else (exc.body or b"").decode("utf-8", "replace")
-        except Exception as exc:
-            return 0, "cannot reach the Kubernetes API: %s" % exc
+            response = self.request("GET", target)
+        except KubeError as exc:
+            return 0, str(exc)
+        return response.status, response.data.decode("utf-8", "replace")
 
     # -- the upgrade lock (coordination.k8s.io Lease) -------------------------------------------
 
     def read_lease(self, namespace, name):
-        return self._call(self.coordination.read_namespaced_lease, name, namespace)
+        return self._json("GET", resource_path("Lease", namespace, name))
 
     def create_lease(self, namespace, body):
-        return self._write(self.coordination.create_namespaced_lease, namespace, body)
+        return self._json("POST", resource_path("Lease", namespace), body=body)
 
     def replace_lease(self, namespace, body):
         """Optimistic: the body carries the resourceVersion we read, so a concurrent change is a Conflict."""
-        return self._write(self.coordination.replace_namespaced_lease, body["metadata"]["name"], namespace, body)
+        return self._json("PUT", resource_path("Lease", namespace, body["metadata"]["name"]), body=body)
 
     def delete_lease(self, namespace, name, resource_version):
         """Delete only the version we read (someone who took the lock over keeps it)."""
         body = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"resourceVersion": resource_version}}
-        return self._write(self.coordination.delete_namespaced_lease, name, namespace, body=body)
-
-    def _write(self, method, *args, **kwargs):
-        kwargs["_preload_content"] = False
-        try:
-            response = method(*args, **kwargs)
-        except ApiException as exc:
-            if exc.status == 409:
-                raise Conflict("%s: %s" % (method.__name__, _reason(exc)))
-            raise KubeError("Kubernetes API %s failed with %s: %s" % (method.__name__, exc.status, _reason(exc)),
-                            transient=exc.status in TRANSIENT_STATUS)
-        except Exception as exc:  # urllib3 connection errors, TLS errors, timeouts
-            raise KubeError(unreachable_message(self.configuration.host, exc), transient=_connection_is_transient(exc))
-        return json.loads(response.data) if response.data else {}
+        return self._json("DELETE", resource_path("Lease", namespace, name), body=body)
 
 
 def _lines(response):
@@ -286,13 +269,21 @@ def _lines(response):
         yield buffer
 
 
-# kind -> the client's method suffix (list_namespaced_<x>, read_namespaced_<x>)
-LISTERS = {
-    "Deployment": "deployment",
-    "StatefulSet": "stateful_set",
-    "ReplicaSet": "replica_set",
-    "Pod": "pod",
-    "ConfigMap": "config_map",
-    "Service": "service",
-    "PersistentVolumeClaim": "persistent_volume_claim",
+# kind -> (API group path, plural)
+RESOURCES = {
+    "Deployment": ("/apis/apps/v1", "deployments"),
+    "StatefulSet": ("/apis/apps/v1", "statefulsets"),
+    "ReplicaSet": ("/apis/apps/v1", "replicasets"),
+    "Pod": ("/api/v1", "pods"),
+    "ConfigMap": ("/api/v1", "configmaps"),
+    "Service": ("/api/v1", "services"),
+    "PersistentVolumeClaim": ("/api/v1", "persistentvolumeclaims"),
+    "Lease": ("/apis/coordination.k8s.io/v1", "leases"),
 }
+
+
+def resource_path(kind, namespace, name=None):
+    """The API path of a namespaced collection, or of one object in it."""
+    group, plural = RESOURCES[kind]
+    path = "%s/namespaces/%s/%s" % (group, quote(namespace, safe=""), plural)
+    return path + "/" + quote(name, safe="") if name else path
