@@ -87,8 +87,8 @@ def upgrade_arguments(release, namespace, chart_ref, version, values_file, repo_
     if description:
         args += ["--description", description]
     if dry_run:
-        args += ["--dry-run=server", "--output", "json"]
-    return args
+        args.append("--dry-run=server")
+    return args + ["--output", "json"]  # the release as JSON: its revision, and for a dry run its manifest
 
 
 class Helm(object):
@@ -152,12 +152,16 @@ class Helm(object):
         return self.run(args, READ_RETRY_SECONDS)
 
     def upgrade(self, *args, **kwargs):
-        """Run upgrade_arguments(...); returns the parsed JSON release for a dry run, else stdout."""
-        argv = upgrade_arguments(*args, **kwargs)
-        if kwargs.get("dry_run"):
-            out = self.run(argv, READ_RETRY_SECONDS)  # a server-side render only reads
-            try:
-                return json.loads(out)
-            except ValueError:
+        """Run upgrade_arguments(...); returns the release helm printed (JSON), or None if it printed none.
+
+        A dry run (a server-side render only reads) is repeated through passing API failures; a real
+        upgrade is not: the caller looks at the release first (see milvus_helm_hop).
+        """
+        dry_run = kwargs.get("dry_run")
+        out = self.run(upgrade_arguments(*args, **kwargs), READ_RETRY_SECONDS if dry_run else 0)
+        try:
+            return json.loads(out)
+        except ValueError:
+            if dry_run:
                 raise HelmError("helm upgrade --dry-run=server printed no JSON release: %s" % out[:300])
-        return self.run(argv)
+            return None  # applied all the same; the caller reads the revision from the history

@@ -140,6 +140,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -192,24 +193,35 @@ def apply_with_retries(helm, values_file, upgrade, params, fail, result):
 
     Safe means the release is back in a state helm can upgrade from (our own failed attempt), or the
     upgrade in fact went through and only its reply was lost. A pending release is never touched.
+    Returns the release's revision after the hop.
     """
     release, namespace = params["release"], params["namespace"]
     for attempt in range(1, UPGRADE_ATTEMPTS + 1):
         try:
-            helm.upgrade(values_file=values_file, **upgrade)
-            return helm.history(release, namespace) or []
+            applied = helm.upgrade(values_file=values_file, **upgrade) or {}
+            if applied.get("version"):
+                return applied["version"]
+            return (helm.history(release, namespace) or [{}])[-1].get("revision")
         except HelmError as exc:
             error = exc
-        history = helm.history(release, namespace) or []
-        state = hop_state(history, helm.get_values(release, namespace), params["chart_version"], params["values"])
+        history, user_values = read_release(helm, release, namespace)
+        state = hop_state(history or [], user_values, params["chart_version"], params["values"])
         if state["applied"]:
-            return history
+            return state["revision"]
         if not error.transient or state["refusal"] or attempt == UPGRADE_ATTEMPTS:
             fail("helm upgrade failed (attempt %d): %s. The release is now at revision %s (%s): run "
                  "milvus_preflight to see its state before trying again"
                  % (attempt, error, state["revision"], history[-1].get("status") if history else "unknown"), **result)
         time.sleep(2 ** attempt)
-    return []
+    return None
+
+
+def read_release(helm, release, namespace):
+    """(history, stored user values), read concurrently: each is a helm process and API round trips."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        history = pool.submit(helm.history, release, namespace)
+        user_values = pool.submit(helm.get_values, release, namespace)
+        return history.result(), user_values.result()
 
 
 def main():
@@ -227,10 +239,10 @@ def main():
         module.fail_json(msg=redact_text("%s: %s" % (target, msg), secrets), **extra)
 
     try:
-        history = helm.history(release, namespace)
+        history, user_values = read_release(helm, release, namespace)
         if history is None:
             fail("the release does not exist; this module upgrades existing releases only")
-        state = hop_state(history, helm.get_values(release, namespace), params["chart_version"], params["values"])
+        state = hop_state(history, user_values, params["chart_version"], params["values"])
     except HelmError as exc:
         fail(str(exc))
     if state["refusal"]:
@@ -255,8 +267,10 @@ def main():
 
     with PrivateValuesFile(params["values"]) as values_file:
         try:
-            rendered = helm.upgrade(values_file=values_file, dry_run=True, **upgrade)
-            live_manifest = helm.get_manifest(release, namespace)
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                rendering = pool.submit(helm.upgrade, values_file=values_file, dry_run=True, **upgrade)
+                live = pool.submit(helm.get_manifest, release, namespace)
+                rendered, live_manifest = rendering.result(), live.result()
         except HelmError as exc:
             fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
         changes = object_changes(live_manifest, rendered.get("manifest", ""))
@@ -270,8 +284,7 @@ def main():
                                        redact_values(values_after, params["secret_values"]), changes)
         if module.check_mode:
             module.exit_json(**result)
-        after = apply_with_retries(helm, values_file, upgrade, params, fail, result)
-    result["revision_after"] = after[-1]["revision"] if after else None
+        result["revision_after"] = apply_with_retries(helm, values_file, upgrade, params, fail, result)
     module.exit_json(**result)
 
 

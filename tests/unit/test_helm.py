@@ -49,13 +49,14 @@ def test_upgrade_arguments_plain_chart_name_exact_list():
         "--values", "/tmp/x/values.json",
         "--timeout", "10m",
         "--description", "milvusops.cluster: hop mixcoord to chart 4.2.58",
+        "--output", "json",
     ]
 
 
 def test_upgrade_arguments_minimal_without_timeout_description_or_repo():
     args = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json")
     assert args == ["upgrade", "rel", "milvus", "--namespace", "ns", "--version", "5.0.0",
-                    "--reset-then-reuse-values", "--values", "v.json"]
+                    "--reset-then-reuse-values", "--values", "v.json", "--output", "json"]
 
 
 @pytest.mark.parametrize("chart_ref", [
@@ -99,7 +100,21 @@ def test_upgrade_arguments_dry_run_renders_on_server_as_json():
     assert "--dry-run" not in args  # the bare (client) dry run would not consult the server
     assert "--dry-run=client" not in args
     plain = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json")
-    assert not [a for a in plain if a.startswith("--dry-run") or a == "--output"]
+    assert not [a for a in plain if a.startswith("--dry-run")]
+    assert plain[-2:] == ["--output", "json"]     # the applied release tells its new revision
+
+
+def test_upgrade_returns_the_release_and_repeats_only_the_dry_run():
+    release = {"name": "rel", "version": 7, "info": {"status": "deployed"}}
+    helm, run = helm_with((0, json.dumps(release), ""))
+    assert helm.upgrade("rel", "milvus", "milvus", "5.0.0", "v.json")["version"] == 7
+    helm, run = helm_with((0, "Release \"rel\" has been upgraded.", ""))   # no JSON: the caller reads history
+    assert helm.upgrade("rel", "milvus", "milvus", "5.0.0", "v.json") is None
+    busy = (1, "", "Error: the server is currently unable to handle the request")
+    helm, run = helm_with(busy, (0, json.dumps(release), ""))
+    with pytest.raises(HelmError):                # a real upgrade is never repeated here
+        helm.upgrade("rel", "milvus", "milvus", "5.0.0", "v.json")
+    assert len(run.calls) == 1
 
 
 # -- Helm.run and the environment -------------------------------------------------------------
@@ -282,14 +297,13 @@ def test_upgrade_dry_run_without_json_is_an_error():
     assert "--dry-run=server" in str(info.value)
 
 
-def test_upgrade_real_returns_stdout_and_has_no_dry_run():
-    helm, run = helm_with((0, "Release \"rel\" has been upgraded.", ""))
+def test_upgrade_real_returns_the_release_and_has_no_dry_run():
+    helm, run = helm_with((0, json.dumps({"name": "rel", "version": 4}), ""))
     out = helm.upgrade(release="rel", namespace="milvus", chart_ref="milvus", version="4.2.58",
                        values_file="v.json", repo_url=REPO, timeout="10m", description="milvusops.cluster: hop x")
-    assert out == "Release \"rel\" has been upgraded."
+    assert out == {"name": "rel", "version": 4}
     args = run.calls[0]["args"]
     assert not [a for a in args if a.startswith("--dry-run")]
-    assert "--output" not in args
     assert args[args.index("--description") + 1] == "milvusops.cluster: hop x"
 
 

@@ -120,7 +120,8 @@ class FakeHelm(object):
         self.rows.append({"revision": self.rows[-1]["revision"] + 1, "updated": "2025-02-01T00:00:00Z",
                           "status": "deployed", "chart": "milvus-%s" % kwargs["version"], "app_version": "2.5.16",
                           "description": kwargs.get("description")})
-        return "Release \"%s\" has been upgraded. Happy Helming!" % kwargs["release"]
+        return {"name": kwargs["release"], "namespace": kwargs["namespace"], "version": self.rows[-1]["revision"],
+                "info": {"status": "deployed"}}
 
     @property
     def real_upgrades(self):
