@@ -20,6 +20,7 @@ CLUSTERS = [
     ("flip", "v2516-mixcoord"),
     ("slow", "v2516-mixcoord"),
     ("killed", "v2510-separate-pulsar2"),
+    ("renew", "v2516-mixcoord"),
 ]
 CONFIRM = {"milvus_upgrade_confirm": True}
 
@@ -247,3 +248,19 @@ def test_a_controller_killed_between_the_hops_resumes_with_hop_2(harness):
     report = result.cluster_report("killed")
     assert report["planned_hops"] == ["streaming"]
     assert milvus_images(harness, "killed") == ["milvusdb/milvus:v2.6.4"]
+
+
+def test_a_lock_shorter_than_the_upgrade_is_renewed_through_it_and_progress_is_shown(harness):
+    cluster = harness.fleet["renew"].cluster
+    cluster.set_config(pod_start_delay=4)
+    cluster.reset_counters()
+    # a 2 s lock and 1 s wait slices: the lock is renewed between slices, each slice says what is rolling
+    result = run(harness, "renew", extra_vars={"milvus_lock_seconds": 2, "milvus_progress_interval": 1})
+    cluster.set_config(pod_start_delay=0)
+    assert result.rc == 0, result.output
+    assert result.cluster_report("renew")["status"] == "upgraded"
+    counters = cluster.counters()
+    assert counters.get("create leases") == 1 and counters.get("update leases", 0) >= 2, counters
+    assert "hop streaming rolling for" in result.output and "waiting for:" in result.output
+    assert cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus") is None
+    assert result.recap()["renew"]["changed"] == 1          # the hop; lock writes are bookkeeping
