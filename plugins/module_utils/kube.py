@@ -189,9 +189,9 @@ class Kube(object):
         if response.status == 409:
             raise Conflict("%s %s: %s" % (method, path, _reason(response.data)))
         if response.status >= 400:
-            raise KubeError("Kubernetes API %s %s failed with %s: %s" % (method, path, response.status,
-                                                                        _reason(response.data)),
-                            transient=response.status in TRANSIENT_STATUS)
+            message = "Kubernetes API %s %s failed with %s: %s" % (method, path, response.status,
+                                                                   _reason(response.data))
+            raise KubeError(message, transient=response.status in TRANSIENT_STATUS)
         return json.loads(response.data) if response.data else {}
 
     # -- reads -------------------------------------------------------------------------------
