@@ -118,34 +118,60 @@ def per_cluster(counter_list):
 
 
 def parse_helm_log(text):
-    """[(start, end, rc, context, what)] from helm_trace.sh lines."""
+    """[(start, end, rc, cpu, context, what)] from helm_trace.sh lines; cpu is None when it was not readable."""
     calls = []
     for line in text.splitlines():
         parts = line.split(" ", 5)
-        if len(parts) < 5:
+        if len(parts) < 6:
             continue
         try:
-            calls.append((float(parts[0]), float(parts[1]), int(parts[2]), parts[3], " ".join(parts[4:])))
+            cpu = None if parts[3] == "-" else float(parts[3])
+            calls.append((float(parts[0]), float(parts[1]), int(parts[2]), cpu, parts[4], parts[5]))
         except ValueError:
             continue
     return calls
 
 
 def helm_summary(calls, clusters):
-    """Per cluster: calls by subcommand (count, mean seconds) and the total seconds spent in helm."""
+    """Per cluster: calls by subcommand (count, mean seconds, mean CPU seconds), total seconds and CPU in helm."""
     kinds = {}
-    for start, end, _rc, _context, what in calls:
-        entry = kinds.setdefault(what, {"calls": 0, "seconds": 0.0})
+    for start, end, _rc, cpu, _context, what in calls:
+        entry = kinds.setdefault(what, {"calls": 0, "seconds": 0.0, "cpu": 0.0})
         entry["calls"] += 1
         entry["seconds"] += end - start
+        entry["cpu"] += cpu or 0.0
     n = max(1, clusters)
     return {
         "per_cluster_calls": round(len(calls) / float(n), 2),
-        "per_cluster_seconds": round(sum(e - s for s, e, _, _, _ in calls) / float(n), 2),
+        "per_cluster_seconds": round(sum(call[1] - call[0] for call in calls) / float(n), 2),
+        "per_cluster_cpu_seconds": round(sum(call[3] or 0.0 for call in calls) / float(n), 2),
         "by_subcommand": dict((what, {"per_cluster": round(e["calls"] / float(n), 2),
-                                      "mean_seconds": round(e["seconds"] / e["calls"], 3)})
+                                      "mean_seconds": round(e["seconds"] / e["calls"], 3),
+                                      "mean_cpu_seconds": round(e["cpu"] / e["calls"], 3)})
                               for what, e in sorted(kinds.items())),
     }
+
+
+def cpu_split(timing, helm, clusters, cpu, wall):
+    """Where the controller's CPU went, per cluster: Ansible's main process (from the bench_timing callback's last
+    reading), helm (from helm_trace.sh), and the rest (task workers and module processes); plus how busy the
+    machine's cores were and the shortest wall time that CPU allows on them."""
+    main = next((r["cpu_main"] for r in reversed(timing) if "cpu_main" in r), None)
+    controller, busy, cores = cpu.get("controller_cpu_seconds"), cpu.get("machine_busy_cpu_seconds"), cpu.get("cpus")
+    n = float(max(1, clusters))
+    split = {}
+    if main is not None and controller is not None:
+        helm_cpu = helm.get("per_cluster_cpu_seconds", 0.0) * n
+        split["per_cluster_cpu_seconds"] = {
+            "ansible_main": round(main / n, 2),
+            "helm": round(helm_cpu / n, 2),
+            "workers_and_modules": round((controller - main - helm_cpu) / n, 2),
+            "controller": round(controller / n, 2),
+        }
+    if busy is not None and cores:
+        split["cpu_bound_wall_seconds"] = round(busy / float(cores), 1)
+        split["core_utilisation"] = round(busy / (float(cores) * wall), 2) if wall > 0 else None
+    return split
 
 
 def task_profile(timing, top=25):

@@ -281,6 +281,8 @@ def run_ours(measured, settle, collection_root, timeout, extra_env=None, extra_v
         }
     result = _summarise("ours", rc, started, ended, memory, clusters, helm_calls, len(fleet))
     result["cpu"] = cpu
+    if cpu:
+        cpu.update(analyse.cpu_split(timing, result["helm"], len(fleet), cpu, ended - started))
     result["idle_between_tasks"] = analyse.idle_between_tasks(timing)
     marks = [r["ts"] for r in timing if r.get("event") in ("playbook_start", "playbook_end")]
     if len(marks) == 2:
