@@ -60,6 +60,8 @@ options:
   helm_binary:
     description:
       - Path or name of the helm binary. Helm 3.14.0 or newer is required.
+      - helm runs with E(GOMAXPROCS=1) unless the module's environment sets E(GOMAXPROCS). A fleet run starts
+        one helm per cluster at once, and single-threaded Go spends less CPU then.
     type: path
     default: helm
   cluster_name:

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import re
 import time
 
@@ -91,14 +92,28 @@ def upgrade_arguments(release, namespace, chart_ref, version, values_file, repo_
     return args + ["--output", "json"]  # the release as JSON: its revision, and for a dry run its manifest
 
 
+def go_runtime_environment(inherited):
+    """Go runtime settings for helm, unless the caller's own environment already sets them.
+
+    GOMAXPROCS=1: a fleet run starts one helm per cluster at the same moment, and each helm is a short, mostly
+    sequential process; Go's own parallelism (parallel GC workers, threads spinning for work) then only adds CPU
+    contention. Measured with make bench at 16 clusters on 2 cores: about 11% less helm CPU, same or shorter
+    wall time.
+    """
+    return {} if "GOMAXPROCS" in inherited else {"GOMAXPROCS": "1"}
+
+
 class Helm(object):
     """Runs helm with an argument list and an environment that names the cluster."""
 
-    def __init__(self, run_command, binary="helm", environment=None):
-        # run_command(args, environ_update=dict) -> (rc, stdout, stderr), e.g. AnsibleModule.run_command
+    def __init__(self, run_command, binary="helm", environment=None, inherited_environment=None):
+        # run_command(args, environ_update=dict) -> (rc, stdout, stderr), e.g. AnsibleModule.run_command;
+        # environ_update is laid over the module's own environment (inherited_environment, os.environ by default)
         self._run_command = run_command
         self.binary = binary
-        self.environment = dict(environment or {})
+        inherited = os.environ if inherited_environment is None else inherited_environment
+        self.environment = dict(go_runtime_environment(inherited))
+        self.environment.update(environment or {})
 
     def run(self, args, retry_seconds=0):
         """helm's stdout; transient API failures are repeated for retry_seconds (only pass it for reads)."""

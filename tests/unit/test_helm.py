@@ -33,7 +33,7 @@ class FakeRun(object):
 
 def helm_with(*answers):
     run = FakeRun(*answers)
-    return Helm(run, "/usr/local/bin/helm", ENV), run
+    return Helm(run, "/usr/local/bin/helm", ENV, inherited_environment={}), run
 
 
 # -- upgrade_arguments ------------------------------------------------------------------------
@@ -122,14 +122,30 @@ def test_upgrade_returns_the_release_and_repeats_only_the_dry_run():
 def test_run_prefixes_binary_and_passes_environment():
     helm, run = helm_with((0, "ok\n", ""))
     assert helm.run(["status", "rel"]) == "ok\n"
-    assert run.calls == [{"args": ["/usr/local/bin/helm", "status", "rel"], "env": ENV}]
+    assert run.calls == [{"args": ["/usr/local/bin/helm", "status", "rel"], "env": dict(ENV, GOMAXPROCS="1")}]
 
 
 def test_environment_is_a_copy_not_the_callers_dict():
     env = {"HELM_KUBECONTEXT": "a"}
-    helm = Helm(FakeRun(), "helm", env)
+    helm = Helm(FakeRun(), "helm", env, inherited_environment={"GOMAXPROCS": "4"})
     env["HELM_KUBECONTEXT"] = "b"
     assert helm.environment == {"HELM_KUBECONTEXT": "a"}
+
+
+def test_helm_runs_single_threaded_go_unless_the_environment_says_otherwise():
+    assert helm_module.go_runtime_environment({}) == {"GOMAXPROCS": "1"}
+    assert helm_module.go_runtime_environment({"PATH": "/bin"}) == {"GOMAXPROCS": "1"}
+    # an operator's own GOMAXPROCS (inherited by helm through the module's environment) is left alone
+    assert helm_module.go_runtime_environment({"GOMAXPROCS": "8"}) == {}
+    assert Helm(FakeRun(), "helm", {}, inherited_environment={"GOMAXPROCS": "8"}).environment == {}
+
+
+def test_helm_reads_the_inherited_environment_from_the_process_by_default(monkeypatch):
+    monkeypatch.delenv("GOMAXPROCS", raising=False)
+    assert Helm(FakeRun(), "helm", {"HELM_KUBECONTEXT": "a"}).environment == {
+        "HELM_KUBECONTEXT": "a", "GOMAXPROCS": "1"}
+    monkeypatch.setenv("GOMAXPROCS", "3")
+    assert Helm(FakeRun(), "helm", {"HELM_KUBECONTEXT": "a"}).environment == {"HELM_KUBECONTEXT": "a"}
 
 
 def test_environment_passed_on_every_call_and_token_never_in_args():
@@ -150,7 +166,7 @@ def test_environment_passed_on_every_call_and_token_never_in_args():
     helm.upgrade("rel", "milvus", "milvus", "5.0.0", "v.json", repo_url=REPO)
     assert len(run.calls) == 6
     for call in run.calls:
-        assert call["env"] == ENV
+        assert call["env"] == dict(ENV, GOMAXPROCS="1")
         assert call["args"][0] == "/usr/local/bin/helm"
         assert not [a for a in call["args"] if "s3cr3t-token" in a]
 
