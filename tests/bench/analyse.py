@@ -161,11 +161,11 @@ def cpu_split(timing, helm, clusters, cpu, wall):
     n = float(max(1, clusters))
     split = {}
     if main is not None and controller is not None:
-        helm_cpu = helm.get("per_cluster_cpu_seconds", 0.0) * n
+        helm_cpu = helm.get("per_cluster_cpu_seconds", 0.0)
         split["per_cluster_cpu_seconds"] = {
             "ansible_main": round(main / n, 2),
-            "helm": round(helm_cpu / n, 2),
-            "workers_and_modules": round((controller - main - helm_cpu) / n, 2),
+            "helm": helm_cpu,
+            "workers_and_modules": round((controller - main) / n - helm_cpu, 2),
             "controller": round(controller / n, 2),
         }
     if busy is not None and cores:

@@ -226,5 +226,5 @@ def _helm_line(helm):
     if not helm:
         return "-"
     return "%.1f calls, %.1f s, %.1f CPU-s: %s" % (
-        helm["per_cluster_calls"], helm["per_cluster_seconds"], helm.get("per_cluster_cpu_seconds", 0.0), ", ".join(
+        helm["per_cluster_calls"], helm["per_cluster_seconds"], helm["per_cluster_cpu_seconds"], ", ".join(
             "%s %.1fx%.2fs" % (what, e["per_cluster"], e["mean_seconds"]) for what, e in helm["by_subcommand"].items()))
