@@ -191,11 +191,19 @@ def _run_sampled(command, env, cwd, log_path, timeout):
            "kubesim_cpu_seconds": round(own_cpu, 2),
            "machine_busy_cpu_seconds": round(busy, 2) if busy is not None else None,
            "loadavg_1min_before": round(load, 2),
-           "cpus": os.cpu_count()}
+           "cpus": _usable_cpus()}
     if busy is not None and usage is not None:
         # what neither the controller nor kubesim used (the memory sampler, and anything else on the machine)
         cpu["other_cpu_seconds"] = round(busy - cpu["controller_cpu_seconds"] - own_cpu, 2)
     return ("timeout" if killed else rc), started, ended, memory, cpu
+
+
+def _usable_cpus():
+    """The cores this run may use: its CPU affinity (taskset), else every core of the machine."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
 
 
 def _busy_cpu_seconds():
