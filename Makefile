@@ -8,7 +8,7 @@ PIP_BOOTSTRAP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 SANITY_PYTHON ?= 3.11
 PYTEST_ARGS ?=
 
-.PHONY: help venv test sanity lint unit kubesim-test integration demo bench changelog build clean
+.PHONY: help venv test sanity lint unit kubesim-test controlplane integration demo bench changelog build clean
 
 help:
 	@echo "make demo   - simulated fleet upgraded end to end by the real playbook"
@@ -52,13 +52,28 @@ unit: venv
 kubesim-test: venv
 	$(BIN)/python -m pytest tests/kubesim -q $(PYTEST_ARGS)
 
-integration: venv
-	$(BIN)/python -m pytest tests/integration -q $(PYTEST_ARGS)
+# The real control plane (tests/controlplane): built once per pinned version into a cache outside
+# the checkout, then started by the tests inside a network namespace of their own (only `lo`).
+controlplane:
+	bash tests/controlplane/build.sh
+
+# Both backends in one run, inside the namespace: the control plane's own tests, the fidelity
+# comparison with kubesim, and every integration scenario (the summary counts each backend).
+integration: venv controlplane
+	PYTHON=$(BIN)/python $(BIN)/python -m tests.controlplane.netns -- \
+		$(BIN)/python -m pytest tests/controlplane/tests tests/integration -q $(PYTEST_ARGS)
 
 test: sanity lint unit kubesim-test integration
 
+# BACKEND=real runs the demo on the real control plane (built on first use) instead of kubesim.
+BACKEND ?= kubesim
 demo: venv
+ifeq ($(BACKEND),real)
+	bash tests/controlplane/build.sh
+	PYTHON=$(BIN)/python $(BIN)/python -m tests.controlplane.netns -- $(BIN)/python -m tests.demo --backend real
+else
 	$(BIN)/python -m tests.demo
+endif
 
 bench: venv
 	$(BIN)/python -m tests.bench

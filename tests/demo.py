@@ -1,10 +1,12 @@
-"""`make demo`: a simulated fleet in different starting states, upgraded by the real playbook.
+"""`make demo`: a fleet in different starting states, upgraded by the real playbook.
 
-Starts kubesim clusters (one per starting state), writes an inventory for them, runs
+Starts kubesim clusters (one per starting state), or with `--backend real` (`make demo BACKEND=real`)
+one namespace per cluster on the real control plane (tests/controlplane, inside a network namespace), writes an inventory for them, runs
 `ansible-playbook milvusops.cluster.upgrade -e milvus_upgrade_confirm=true` with its normal output,
 prints the fleet report, and stops the fleet. Exits non-zero if any cluster did not end as expected.
 """
 
+import argparse
 import sys
 import tempfile
 import time
@@ -26,14 +28,36 @@ FLEET = {
 }
 
 
-def main():
+def start_fleet(backend, workdir, clusters, pod_start_delay):
+    """(fleet, stop) on the chosen backend."""
+    if backend == "kubesim":
+        fleet = Fleet(workdir / "fleet", clusters, pod_start_delay=pod_start_delay).up()
+        return fleet, fleet.down
+    from tests.controlplane.cluster import ControlPlane
+    from tests.controlplane.fleet import RealFleet
+    plane = ControlPlane(workdir / "controlplane", pod_start_delay=pod_start_delay).start()
+    try:
+        fleet = RealFleet(workdir / "fleet", clusters, plane=plane, pod_start_delay=pod_start_delay).up()
+    except BaseException:
+        plane.stop()
+        raise
+
+    def stop():
+        fleet.down()
+        plane.stop()
+    return fleet, stop
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="make demo")
+    parser.add_argument("--backend", choices=("kubesim", "real"), default="kubesim")
+    backend = parser.parse_args(argv).backend
     workdir = Path(tempfile.mkdtemp(prefix="milvusops-demo-"))
-    print("== starting a simulated fleet of %d clusters (kubesim) in %s" % (len(FLEET), workdir))
+    print("== starting a fleet of %d clusters (%s) in %s" % (len(FLEET), backend, workdir))
     for name, (state, _) in FLEET.items():
         print("   %-10s %s" % (name, state))
     started = time.monotonic()
-    fleet = Fleet(workdir / "fleet", [(name, state) for name, (state, _) in FLEET.items()],
-                  pod_start_delay=1.0).up()
+    fleet, stop = start_fleet(backend, workdir, [(name, state) for name, (state, _) in FLEET.items()], 1.0)
     print("== fleet up in %.1f s; running: ansible-playbook -i inventory.yml milvusops.cluster.upgrade "
           "-e milvus_upgrade_confirm=true\n" % (time.monotonic() - started), flush=True)
     try:
@@ -55,7 +79,7 @@ def main():
         print("== every cluster ended as expected")
         return 0
     finally:
-        fleet.down()
+        stop()
         print("== fleet stopped")
 
 

@@ -1,4 +1,5 @@
-"""Drive the real ansible-playbook against a kubesim fleet (integration tests, make demo, make bench).
+"""Drive the real ansible-playbook against a fleet (integration tests, make demo, make bench): the
+simulator's (tests/kubesim/fleet.py) or the real control plane's (tests/controlplane/fleet.py).
 
 The collection is made importable as milvusops.cluster through a symlink tree (the same one the unit
 tests use), and playbooks are called by their FQCN exactly as a user would.
@@ -15,9 +16,6 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-HELM = str(BIN / "helm") if (BIN / "helm").exists() else "helm"
-
 BIN = Path(sys.executable).parent
 HELM = str(BIN / "helm") if (BIN / "helm").exists() else "helm"
 
@@ -149,7 +147,7 @@ class Harness:
         return self.helm_json(cluster, "history", self.fleet[cluster].release)
 
     def objects(self, cluster, kind):
-        """{name: object} of one kind in the release namespace, read from kubesim's store."""
+        """{name: object} of one kind in the release namespace (the backend's own store or API)."""
         member = self.fleet[cluster]
         return dict((obj["metadata"]["name"], obj)
                     for obj in member.cluster.store.list(kind, member.namespace))

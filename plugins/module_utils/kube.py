@@ -201,6 +201,19 @@ class Kube(object):
         info = self._json("GET", "/version")
         return (info or {}).get("gitVersion", "").lstrip("v")
 
+    def denied(self, reviews):
+        """The resourceAttributes of reviews the API server does not allow this identity
+        (SelfSubjectAccessReview, which every authenticated identity may ask)."""
+        path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+        refused = []
+        for attributes in reviews:
+            answer = self._json("POST", path, body={"apiVersion": "authorization.k8s.io/v1",
+                                                    "kind": "SelfSubjectAccessReview",
+                                                    "spec": {"resourceAttributes": attributes}})
+            if not (answer.get("status") or {}).get("allowed"):
+                refused.append(attributes)
+        return refused
+
     def namespace_exists(self, namespace):
         return self._json("GET", "/api/v1/namespaces/" + quote(namespace, safe="")) is not None
 

@@ -84,6 +84,15 @@ options:
       - Fail the task when the plan has blockers. Set to V(false) for read-only fleet reports.
     type: bool
     default: true
+  required_access:
+    description:
+      - The Kubernetes rights to check before anything else, with one SelfSubjectAccessReview each.
+      - V(upgrade) checks every right an upgrade uses (the ClusterRoles of C(docs/rbac.yml)), V(read) only the
+        reads of a preflight or check-mode run, V(none) nothing.
+      - A missing right fails the task listing every missing verb and resource.
+    type: str
+    choices: [upgrade, read, none]
+    default: upgrade
 seealso:
   - module: milvusops.cluster.milvus_helm_hop
   - module: milvusops.cluster.milvus_wait_ready
@@ -177,6 +186,12 @@ up_to_date:
   description: True when the release already runs the target version or newer.
   returned: always
   type: bool
+denied:
+  description: The rights the API server refused, as SelfSubjectAccessReview resource attributes.
+  returned: when a right is missing (the task fails)
+  type: list
+  elements: dict
+  sample: [{group: coordination.k8s.io, resource: leases, verb: create, namespace: milvus}]
 summary:
   description: The plan in readable lines (what runs, each hop, blockers, warnings).
   returned: always
@@ -186,6 +201,7 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.milvusops.cluster.plugins.module_utils.access import access_reviews, missing_rights_message
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     cluster_label, connection_argument_spec, describe_target, helm_environment)
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import Helm, HelmError
@@ -209,6 +225,7 @@ def argument_spec():
         message_queue=dict(type="str", choices=MQ_KINDS),
         secret_values=dict(type="list", elements="str", default=[], no_log=False),
         fail_on_blockers=dict(type="bool", default=True),
+        required_access=dict(type="str", default="upgrade", choices=["upgrade", "read", "none"]),
     )
 
 
@@ -251,6 +268,24 @@ def result_from(observed, planned, secret_paths):
     return result
 
 
+def check_access(module, kube, target):
+    """Fail, naming every right, when the identity lacks one the run will use (nothing has changed yet)."""
+    params = module.params
+    if params["required_access"] == "none":
+        return
+    reviews = access_reviews(params["namespace"], read_only=params["required_access"] == "read")
+    try:
+        denied = kube.denied(reviews)
+    except KubeError as exc:   # an API server without SelfSubjectAccessReview: the operations will tell
+        module.warn("%s: the Kubernetes rights could not be checked beforehand (%s)" % (target, exc))
+        return
+    if denied:
+        variables = ("milvus_kubeconfig / milvus_kube_context / milvus_kube_api_key" if params.get("cluster_name")
+                     else "the kubeconfig / context / api_key options")
+        module.fail_json(msg=missing_rights_message(target, params["namespace"], denied, variables),
+                         denied=denied)
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
@@ -263,6 +298,7 @@ def main():
     helm = Helm(module.run_command, helm_path, helm_environment(params))
     try:
         kube = Kube(params)
+        check_access(module, kube, target)
         observed = observe(helm, kube, params["release"], params["namespace"], cluster_label(params))
     except (KubeError, HelmError) as exc:
         module.fail_json(msg="preflight of %s failed: %s" % (target, exc))

@@ -21,6 +21,9 @@ import yaml
 
 from tests.kubesim.resources import RESOURCES
 
+# Simulator only: reads every stored object of the simulator to prove nothing changed.
+pytestmark = pytest.mark.kubesim
+
 OWN_CLUSTER = [  # host == cluster; each of these reaches the lock of the real release `rel`
     ("target-latest", "v2516-mixcoord", {"milvus_target_version": "latest"}),
     ("target-short", "v2516-mixcoord", {"milvus_target_version": "2.6"}),

@@ -10,6 +10,9 @@ import time
 
 import pytest
 
+# Simulator only: sets a different pod start delay per cluster.
+pytestmark = pytest.mark.kubesim
+
 CLUSTERS = [
     ("fast-free", "v2510-separate-pulsar2"),
     ("slow-free", "v2510-separate-pulsar2"),

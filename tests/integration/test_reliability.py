@@ -11,6 +11,9 @@ import time
 
 import pytest
 
+# Simulator only: API error bursts, latency, outages and store writes are injected.
+pytestmark = pytest.mark.kubesim
+
 CLUSTERS = [
     ("burst", "v2510-separate-pulsar2"),
     ("write-fail", "v2516-mixcoord"),

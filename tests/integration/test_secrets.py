@@ -39,6 +39,9 @@ from cryptography.x509.oid import NameOID
 from tests.harness import Run
 from tests.kubesim.tls import make_ca
 
+# Simulator only: needs clusters that demand their own TLS certificates and tokens.
+pytestmark = pytest.mark.kubesim
+
 TOKEN = "kubesim-token-%s" % secrets.token_hex(16)
 STALE_TOKEN = "stale-token-%s" % secrets.token_hex(16)
 MINIO_SECRET = "minio-secret-%s" % secrets.token_hex(12)          # hidden because of its key name

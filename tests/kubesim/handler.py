@@ -19,6 +19,8 @@ PATCH_TYPES = {"application/strategic-merge-patch+json": "strategic",
 TRUE = ("1", "true", "True")
 
 
+ACCESS_REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
 class Request:
     """A parsed resource request."""
 
@@ -134,6 +136,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error_status(errors.unauthorized())
             return
         try:
+            if method == "POST" and path == ACCESS_REVIEW_PATH:
+                return self._access_review(body)
             if parse_error:
                 raise parse_error
             if req is None:
@@ -173,6 +177,13 @@ class Handler(BaseHTTPRequestHandler):
             verb = {"POST": "create", "PUT": "update", "PATCH": "patch",
                     "DELETE": "delete" if name else "deletecollection"}[method]
         return Request(res, namespace, name, sub, subpath, verb)
+
+    def _access_review(self, body):
+        """kubesim has no authorization: whoever is authenticated may do anything it asks about."""
+        review = self._decode(body) or {}
+        review.update(apiVersion="authorization.k8s.io/v1", kind="SelfSubjectAccessReview",
+                      status={"allowed": True, "reason": "kubesim authorizes every authenticated request"})
+        return self.send_json(201, review)
 
     # ---- non-resource paths -----------------------------------------------------------
     def _non_resource(self, method, path):

@@ -1,0 +1,124 @@
+"""A small JSON client for a test API server (the real control plane or kubesim), from a kubeconfig:
+its first cluster and user, with CA and client certificate files or inline data, or a token."""
+
+import base64
+import json
+import tempfile
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import yaml
+
+
+def _file(entry, key):
+    """The path of a kubeconfig file entry, writing `<key>-data` to a private temp file if inline."""
+    if entry.get(key + "-data"):
+        handle = tempfile.NamedTemporaryFile(prefix="kubeconfig-", delete=False)
+        handle.write(base64.b64decode(entry[key + "-data"]))
+        handle.close()
+        return handle.name
+    return entry.get(key)
+
+
+class Api:
+    def __init__(self, kubeconfig):
+        with open(kubeconfig) as handle:
+            config = yaml.safe_load(handle)
+        cluster = config["clusters"][0]["cluster"]
+        user = (config.get("users") or [{}])[0].get("user") or {}
+        self.server = cluster["server"].rstrip("/")
+        self.headers = {"Accept": "application/json"}
+        if user.get("token"):
+            self.headers["Authorization"] = "Bearer " + user["token"]
+        self.ssl = None
+        if self.server.startswith("https:"):
+            self.ssl = ssl.create_default_context(cafile=_file(cluster, "certificate-authority"))
+            if _file(user, "client-certificate"):
+                self.ssl.load_cert_chain(_file(user, "client-certificate"), _file(user, "client-key"))
+
+    def request(self, method, path, body=None, content_type="application/json", timeout=10):
+        """(status, parsed JSON or text); connection errors raise OSError."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.server + path, data=data, method=method,
+                                     headers=dict(self.headers, **{"Content-Type": content_type}))
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=self.ssl) as resp:
+                status, raw = resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def get(self, path):
+        status, answer = self.request("GET", path)
+        return answer if status == 200 else None
+
+    def ensure(self, path, body):
+        """POST body to path; an object that already exists is left as it is."""
+        status, answer = self.request("POST", path, body)
+        if status not in (200, 201, 409):
+            raise RuntimeError("POST %s: %s %s" % (path, status, answer))
+        return answer
+
+    def watch(self, path, resource_version, timeout=300):
+        """Yield the events of a watch from resource_version (ends when the server closes it)."""
+        sep = "&" if "?" in path else "?"
+        url = "%s%s%swatch=1&allowWatchBookmarks=false&resourceVersion=%s&timeoutSeconds=%d" % (
+            self.server, path, sep, resource_version, timeout)
+        req = urllib.request.Request(url, headers=self.headers)
+        with urllib.request.urlopen(req, timeout=timeout + 30, context=self.ssl) as resp:
+            for line in resp:
+                if line.strip():
+                    yield json.loads(line)
+
+
+# kind (or the plural the simulator's store also accepts) -> (API prefix, plural)
+KINDS = {
+    "Pod": ("/api/v1", "pods"), "Service": ("/api/v1", "services"),
+    "ConfigMap": ("/api/v1", "configmaps"), "Secret": ("/api/v1", "secrets"),
+    "ServiceAccount": ("/api/v1", "serviceaccounts"),
+    "PersistentVolumeClaim": ("/api/v1", "persistentvolumeclaims"),
+    "Deployment": ("/apis/apps/v1", "deployments"), "StatefulSet": ("/apis/apps/v1", "statefulsets"),
+    "ReplicaSet": ("/apis/apps/v1", "replicasets"), "Job": ("/apis/batch/v1", "jobs"),
+    "Lease": ("/apis/coordination.k8s.io/v1", "leases"),
+    "Role": ("/apis/rbac.authorization.k8s.io/v1", "roles"),
+    "RoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings"),
+}
+KINDS.update({plural: (prefix, plural) for prefix, plural in list(KINDS.values())})
+
+
+class Store:
+    """The object reads and writes the tests make of the simulator's store (get, list, create,
+    delete), served by a real API server, so a test reads cluster state the same way on both."""
+
+    def __init__(self, api):
+        self.api = api
+
+    @staticmethod
+    def path(kind, namespace=None, name=None):
+        prefix, plural = KINDS[kind]
+        path = "%s/namespaces/%s/%s" % (prefix, namespace, plural) if namespace else "%s/%s" % (prefix, plural)
+        return path + "/" + name if name else path
+
+    def get(self, kind, name, namespace):
+        return self.api.get(self.path(kind, namespace, name))
+
+    def list(self, kind, namespace=None, label_selector=None, raw=False):  # noqa: ARG002 - same signature
+        query = "?labelSelector=" + urllib.parse.quote(label_selector) if label_selector else ""
+        answer = self.api.get(self.path(kind, namespace) + query)
+        if answer is None:
+            raise RuntimeError("cannot list %s in %s" % (kind, namespace))
+        return answer["items"]
+
+    def create(self, kind, namespace, body):
+        status, answer = self.api.request("POST", self.path(kind, namespace), body)
+        if status not in (200, 201):
+            raise RuntimeError("create %s in %s: %s %s" % (kind, namespace, status, answer))
+        return answer
+
+    def delete(self, kind, name, namespace):
+        return self.api.request("DELETE", self.path(kind, namespace, name))[0] in (200, 202, 404)

@@ -1,0 +1,135 @@
+"""Pod faults on the real control plane, with the simulator's rule format (tests/kubesim/faults.py):
+
+    {"type": "crashloop|imagepull|oomkilled|configerror|neverready", "image": "<substring>",
+     "component": "<label component>"}
+
+Each rule becomes a kwok Stage that outweighs the normal lifecycle for the matching pods of one
+namespace and plays what a kubelet would report. "unschedulable" cordons every node instead, so the
+real scheduler leaves new pods Pending with its own Unschedulable condition. Faults that are API
+errors, latency or outages need the simulator: asking for one here fails the test.
+"""
+
+import json
+
+STAGES = "/apis/kwok.x-k8s.io/v1alpha1/stages"
+
+# type -> (phase, container state, last terminated state or None)
+POD_STATES = {
+    "crashloop": ("Running", {"waiting": {"reason": "CrashLoopBackOff",
+                                          "message": "back-off 40s restarting failed container"}},
+                  {"exitCode": 1, "reason": "Error"}),
+    "oomkilled": ("Running", {"waiting": {"reason": "CrashLoopBackOff",
+                                          "message": "back-off 40s restarting failed container"}},
+                  {"exitCode": 137, "reason": "OOMKilled"}),
+    "imagepull": ("Pending", {"waiting": {"reason": "ImagePullBackOff",
+                                          "message": "Back-off pulling image"}}, None),
+    "configerror": ("Pending", {"waiting": {"reason": "CreateContainerConfigError",
+                                            "message": "configmap not found"}}, None),
+    "neverready": ("Running", {"running": {}}, None),
+}
+
+
+class FaultError(ValueError):
+    pass
+
+
+def marker(kind):
+    """The Ready condition's message a faulted pod carries (the lifecycle stages leave it alone)."""
+    return "milvusops fault %s" % kind
+
+
+def fault_stage(name, namespace, rule):
+    """The kwok Stage that plays one pod fault rule in one namespace."""
+    kind = rule["type"]
+    phase, state, last = POD_STATES[kind]
+    expressions = [
+        {"key": ".metadata.namespace", "operator": "In", "values": [namespace]},
+        {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+        {"key": ".spec.nodeName", "operator": "Exists"},
+        {"key": '.status.conditions[]? | select(.type == "Ready") | (.message // "")',
+         "operator": "NotIn", "values": [marker(kind)]},
+    ]
+    if rule.get("image"):
+        expressions.append({"key": "[.spec.containers[].image | contains(%s)] | any" % json.dumps(rule["image"]),
+                            "operator": "In", "values": ["true"]})
+    if rule.get("component"):
+        expressions.append({"key": ".metadata.labels.component", "operator": "In", "values": [rule["component"]]})
+    running = "running" in state
+    restarts = 0 if last is None else 5
+    status = {
+        "phase": phase,
+        "conditions": [
+            {"type": "PodScheduled", "status": "True"},
+            {"type": "Initialized", "status": "True"},
+            {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady"},
+            {"type": "Ready", "status": "False", "reason": "ContainersNotReady", "message": marker(kind)},
+        ],
+    }
+    # The template is Go text/template over the pod; JSON is valid YAML, and only the per-container
+    # part needs the template's range.
+    container = {"ready": False, "started": running, "restartCount": restarts, "state": state}
+    if last is not None:
+        container["lastState"] = {"terminated": last}
+    template = (
+        "{{ $now := Now }}\n" + json.dumps(status)[:-1] +
+        ', "startTime": {{ $now | Quote }}, "hostIP": {{ NodeIPWith .spec.nodeName | Quote }}'
+        ', "podIP": {{ PodIPWith .spec.nodeName false .metadata.uid .metadata.name .metadata.namespace | Quote }}'
+        ', "containerStatuses": [{{ range $i, $c := .spec.containers }}{{ if $i }},{{ end }}'
+        '{"name": {{ $c.name | Quote }}, "image": {{ $c.image | Quote }}, '
+        '"imageID": {{ printf "fake://%s" $c.image | Quote }}, ' + json.dumps(container)[1:-1] +
+        "}{{ end }}]}\n")
+    return {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Stage",
+            "metadata": {"name": name, "labels": {"milvusops.test/fault-namespace": namespace}},
+            "spec": {"resourceRef": {"apiGroup": "v1", "kind": "Pod"},
+                     "selector": {"matchExpressions": expressions},
+                     "weight": 100,
+                     "next": {"statusTemplate": template}}}
+
+
+class Faults:
+    """The pod faults of one fleet member (one namespace) on the real control plane."""
+
+    def __init__(self, plane, namespace):
+        self.plane = plane
+        self.namespace = namespace
+        self.rules = []
+        self.cordoned = False
+
+    def add(self, rule):
+        kind = rule.get("type")
+        if kind == "unschedulable":
+            self._cordon(True)
+            self.rules.append(dict(rule))
+            return rule
+        if kind not in POD_STATES:
+            raise FaultError("fault %r needs the simulator backend (the real control plane plays only pod "
+                             "faults: %s, unschedulable)" % (kind, ", ".join(POD_STATES)))
+        if not (rule.get("image") or rule.get("component")):
+            raise FaultError("a pod fault needs `image` (substring) and/or `component`")
+        name = "fault-%s-%d" % (self.namespace, len(self.rules) + 1)
+        self.plane.api.ensure(STAGES, fault_stage(name, self.namespace, rule))
+        self.rules.append(dict(rule, stage=name))
+        return rule
+
+    def clear(self):
+        """Remove every fault; pods a fault held are restarted, as a fixed container would be."""
+        for rule in self.rules:
+            if rule.get("stage"):
+                self.plane.api.request("DELETE", "%s/%s" % (STAGES, rule["stage"]))
+        if self.cordoned:
+            self._cordon(False)
+        self.rules = []
+        pods = self.plane.api.get("/api/v1/namespaces/%s/pods" % self.namespace) or {"items": []}
+        for pod in pods["items"]:
+            ready = [c for c in pod.get("status", {}).get("conditions", []) if c.get("type") == "Ready"]
+            if ready and (ready[0].get("message") or "").startswith("milvusops fault"):
+                self.plane.api.request("DELETE", "/api/v1/namespaces/%s/pods/%s"
+                                       % (self.namespace, pod["metadata"]["name"]))
+
+    def _cordon(self, unschedulable):
+        nodes = self.plane.api.get("/api/v1/nodes")["items"]
+        for node in nodes:
+            self.plane.api.request("PATCH", "/api/v1/nodes/" + node["metadata"]["name"],
+                                   {"spec": {"unschedulable": unschedulable}},
+                                   content_type="application/merge-patch+json")
+        self.cordoned = unschedulable
