@@ -33,10 +33,9 @@ REPO_ROOT = HERE.parents[1]
 APISERVER_PORT = 6443
 ETCD_PORT = 2379
 FAKE_NODES = 3
-# The controllers that need a real kubelet, cloud or node heartbeats have nothing to do here; the
-# node lifecycle controller would taint kwok's nodes (which send no heartbeats) and evict every pod.
-DISABLED_CONTROLLERS = ("node-lifecycle-controller", "cloud-node-lifecycle-controller",
-                        "service-lb-controller", "node-route-controller", "node-ipam-controller")
+# kwok's nodes send no heartbeats: the node lifecycle controller would taint them and the taint
+# controller evict every pod. Node IPAM has no node CIDRs to hand out (kwok assigns pod IPs).
+DISABLED_CONTROLLERS = ("node-lifecycle-controller", "taint-eviction-controller", "node-ipam-controller")
 STAGE_CRD = "kwok.x-k8s.io_stages.yaml"
 
 
@@ -132,7 +131,6 @@ class ControlPlane:
             self._start("kube-scheduler", self._component_flags("scheduler", 10259))
             self._start("kwok", [
                 "--kubeconfig", str(self.kubeconfig_for("kwok")),
-                "--manage-all-nodes=false",
                 "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
                 "--cidr", netns.POD_CIDR.replace(".0/", ".1/"), "--node-ip", netns.NODE_ADDRESS,
                 "--enable-crds", "Stage", "--server-address", "127.0.0.1:10247"])

@@ -46,8 +46,10 @@ class Identity:
 
 
 def apply_rbac_manifest(plane, manifest=RBAC_MANIFEST, transform=None):
-    """Create the ClusterRoles of the manifest (optionally changed by transform(role) first)."""
+    """Create the ClusterRoles of the manifest, each changed (or dropped: None) by transform first."""
     for role in yaml.safe_load_all(Path(manifest).read_text()):
         if transform:
             role = transform(role)
+            if role is None:
+                continue
         plane.api.ensure("/apis/rbac.authorization.k8s.io/v1/clusterroles", role)
