@@ -22,7 +22,8 @@ import factories as f
 from test_hop import HOP1_VALUES, LIVE, RENDERED_HOP1, RENDERED_SWITCH
 from ansible_collections.milvusops.cluster.plugins.module_utils import mq
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import HelmError
-from ansible_collections.milvusops.cluster.plugins.module_utils.names import milvus_selector
+from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
+    instance_component_selector, milvus_selector)
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import REDACTED
 from ansible_collections.milvusops.cluster.plugins.modules import milvus_helm_hop, milvus_preflight, milvus_wait_ready
@@ -131,8 +132,11 @@ class FakeHelm(object):
 def _matches(obj, selector):
     labels = (obj.get("metadata") or {}).get("labels") or {}
     for term in filter(None, (selector or "").split(",")):
-        key, _, value = term.partition("=")
-        if labels.get(key) != value:
+        key, equals, value = term.partition("=")
+        if not equals:   # an existence requirement: `component`
+            if key not in labels:
+                return False
+        elif labels.get(key) != value:
             return False
     return True
 
@@ -277,7 +281,7 @@ def test_preflight_old_default_pulsar_v2_two_hops_pinning_v2(monkeypatch, capsys
     assert any(line.startswith("hop 2 (streaming): chart 5.0.0, image v2.6.4") for line in summary)
     assert any("pulsar.enabled=True" in line and "pulsarv3.enabled=False" in line for line in summary)
     # observed through the right selectors and names
-    assert ("Deployment", "milvus", milvus_selector("rel")) in kube.lists
+    assert ("Deployment", "milvus", instance_component_selector("rel")) in kube.lists
     assert ("StatefulSet", "milvus", "release=rel,app=pulsar") in kube.lists
     assert ("get_values", "rel", "milvus", True) in helm.calls
     assert helm.binary == HELM_PATH
