@@ -869,3 +869,60 @@ def test_wait_survives_an_api_outage_without_spinning(monkeypatch, capsys):
     assert "not ready after 1 s" in result["msg"] and "connection refused" in result["msg"]
     # the main loop wakes on view changes (a failed list is not one) or the deadline, not in a busy loop
     assert len(waits) < 20, len(waits)
+
+
+# -- the wait reads what preflight read: the layout of the release ---------------------------------
+
+def renamed_snapshot(components, image, name="vdb"):
+    objects = snapshot(components, image)
+    for kind in ("Deployment", "Pod"):
+        for obj in objects[kind]:
+            obj["metadata"]["labels"]["app.kubernetes.io/name"] = name
+    return objects
+
+
+def test_wait_with_a_custom_configmap_verifies_the_queue_from_it(monkeypatch, capsys):
+    objects = snapshot(HOP1_EXPECTED, HOP1_IMAGE)
+    objects["StatefulSet"] = mq_statefulset_objects(("pulsar",))[0]
+    custom = f.configmap(("pulsar-v2",))
+    custom["metadata"]["name"] = "ops-config"
+    kube = wait_setup(monkeypatch, objects, configmaps=[custom])   # the chart renders no rel-milvus ConfigMap
+    layout = {"fullname": "rel-milvus", "name": "milvus", "configmap": "ops-config", "custom_configmap": True}
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, message_queue=mq_before(), layout=layout), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["message_queue_problems"] == []
+    # without the layout it reads the chart's default name, finds nothing, and calls the queue changed
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, message_queue=mq_before()), capsys)
+    assert result["failed"] is True and "message queue changed: pulsar-v2 before the hop, unknown after" in result["msg"]
+
+
+def test_wait_with_name_override_selects_probes_and_judges_the_renamed_objects(monkeypatch, capsys):
+    objects = renamed_snapshot(HOP1_EXPECTED, HOP1_IMAGE)
+    kube = wait_setup(monkeypatch, objects)
+    layout = {"fullname": "search-engine", "name": "vdb", "configmap": "search-engine"}
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, layout=layout), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert sorted(result["components"]) == HOP1_EXPECTED
+    assert all(selector == milvus_selector("rel", name="vdb") for _, _, selector in kube.lists)
+    assert ("Service", "milvus", "search-engine", 9091, "healthz") in kube.proxied
+
+
+def test_wait_without_the_layout_sees_no_renamed_component(monkeypatch, capsys):
+    wait_setup(monkeypatch, renamed_snapshot(HOP1_EXPECTED, HOP1_IMAGE))
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, timeout=1), capsys)
+    assert result["failed"] is True and "mixcoord: Deployment not created yet" in result["msg"]
+
+
+def test_preflight_returns_the_layout_and_hides_url_credentials(monkeypatch, capsys):
+    observed = old_default_pulsar()
+    observed["all_values"]["nameOverride"] = ""
+    observed["configmap"]["data"]["user.yaml"] = "pulsar:\n  address: pulsar://ops:pulsar-pw@rel-pulsar-proxy:6650\n"
+    observed["user_values"]["extraConfigFiles"] = {"user.yaml": observed["configmap"]["data"]["user.yaml"]}
+    preflight_setup(monkeypatch, observed)
+    result, out = run_module(milvus_preflight, PREFLIGHT_ARGS, capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["layout"] == {"fullname": "rel-milvus", "name": "milvus", "configmap": "rel-milvus",
+                                "custom_configmap": False}
+    assert "pulsar-pw" not in out
+    assert any("pulsar.address=pulsar://VALUE_SPECIFIED_IN_NO_LOG_PARAMETER@rel-pulsar-proxy:6650" in e
+               for e in result["message_queue"]["evidence"])
