@@ -150,7 +150,9 @@ def test_a_custom_configmap_is_read_before_and_after_the_hop_and_left_alone(scen
     assert "rel-milvus" not in objects   # the chart renders none: the wait must not look for it
     assert scenario["after_first"]["configmaps"]["rel-ops-config"] == scenario["configmaps"]["rel-ops-config"]
     report = scenario["first"].cluster_report("custom-configmap")
+    assert report["status"] == "upgraded" and "error" not in report, report   # not "the message queue changed"
     assert not [w for w in report["warnings"] if "message queue" in w], report["warnings"]
+    assert scenario["second"].cluster_report("custom-configmap")["status"] == "up_to_date"
 
 
 def test_a_queue_that_could_not_be_verified_after_a_hop_is_refused_before_it(scenario):
