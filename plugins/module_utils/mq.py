@@ -125,11 +125,12 @@ def top_level_blocks(text):
 
 
 def _host_of(address):
-    """'pulsar://rel-pulsar-proxy.ns.svc:6650' -> 'rel-pulsar-proxy' (first DNS label, lower case)."""
+    """'pulsar://u:p@rel-pulsar-proxy.ns.svc:6650' -> 'rel-pulsar-proxy' (first DNS label, lower case)."""
     text = str(address or "").strip()
     if "://" in text:
         text = text.split("://", 1)[1]
     text = text.split(",")[0].split("/")[0]
+    text = text.rsplit("@", 1)[-1]   # user-info (pulsar://user:password@host) is not the host
     if text.startswith("["):
         return text
     return text.split(":")[0].split(".")[0].lower()

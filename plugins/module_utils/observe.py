@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import split_chart_field
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
-    MQ_FAMILIES, milvus_fullname, milvus_selector, mq_statefulset_selector)
+    MQ_FAMILIES, component_of, default_layout, instance_component_selector, mq_statefulset_selector,
+    release_layout)
 
 
 def release_summary(history, release, namespace):
@@ -43,8 +44,10 @@ def observe(helm, kube, release, namespace, cluster):
         helm_version = pool.submit(helm.version)
         kube_version = pool.submit(kube.server_version)
         history = pool.submit(helm.history, release, namespace)
-        deployments = pool.submit(kube.list, "Deployment", namespace, milvus_selector(release))
-        pods = pool.submit(kube.list, "Pod", namespace, milvus_selector(release))
+        # The chart name in app.kubernetes.io/name (nameOverride) is only known from the values: list every
+        # object of the release with a component label now, keep the Milvus ones once the values are read.
+        deployments = pool.submit(kube.list, "Deployment", namespace, instance_component_selector(release))
+        pods = pool.submit(kube.list, "Pod", namespace, instance_component_selector(release))
         statefulsets = dict(
             (family, pool.submit(kube.list, "StatefulSet", namespace, mq_statefulset_selector(release, family)))
             for family in MQ_FAMILIES)
@@ -60,16 +63,27 @@ def observe(helm, kube, release, namespace, cluster):
             "deployments": deployments.result()[0],
             "pods": pods.result()[0],
             "configmap": None,
+            "layout": default_layout(release),
             "mq_statefulsets": dict((family, sorted(obj["metadata"]["name"] for obj in future.result()[0]))
                                     for family, future in statefulsets.items()),
             "mq_statefulset_uids": dict((obj["metadata"]["name"], obj["metadata"].get("uid"))
                                         for future in statefulsets.values() for obj in future.result()[0]),
         }
         if observed["release"] is None:
-            return observed
+            return keep_milvus_objects(observed)
         user_values = pool.submit(helm.get_values, release, namespace)
         all_values = pool.submit(helm.get_values, release, namespace, True)
         observed["user_values"] = user_values.result()
         observed["all_values"] = all_values.result()
-    observed["configmap"] = kube.read("ConfigMap", namespace, milvus_fullname(release, observed["all_values"]))
+    observed["layout"] = release_layout(release, observed["all_values"])
+    # the ConfigMap the pods mount, named the way the chart names it (customConfigMap, else the fullname)
+    observed["configmap"] = kube.read("ConfigMap", namespace, observed["layout"]["configmap"])
+    return keep_milvus_objects(observed)
+
+
+def keep_milvus_objects(observed):
+    """Drop the listed objects that are not Milvus' (etcd, Kafka... of the same instance) (pure)."""
+    name = observed["layout"]["name"]
+    for key in ("deployments", "pods"):
+        observed[key] = [obj for obj in observed[key] if component_of(obj, name)]
     return observed

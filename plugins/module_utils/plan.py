@@ -14,7 +14,8 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.milvusops.cluster.plugins.module_utils import mq as mqlib
-from ansible_collections.milvusops.cluster.plugins.module_utils.names import SEPARATE_COORDINATORS, component_of
+from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
+    SEPARATE_COORDINATORS, component_of, configmap_mismatch, default_layout)
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import (
     format_tag, parse_chart_version, parse_helm_version, parse_kube_version, parse_milvus_tag, split_image,
     try_parse_milvus_tag)
@@ -76,6 +77,8 @@ class _Planner(object):
         self.rel = release.get("name") or observed.get("release_name") or "?"
         self.ns = release.get("namespace") or observed.get("namespace") or "?"
         self.where = "cluster %s: release %s in namespace %s" % (observed.get("cluster") or "?", self.rel, self.ns)
+        self.layout = observed.get("layout") or default_layout(self.rel)
+        self.name = self.layout["name"]
         self.result = {
             "cluster": observed.get("cluster"),
             "release": self.rel,
@@ -92,6 +95,7 @@ class _Planner(object):
             "blockers": self.blockers,
             "warnings": self.warnings,
             "up_to_date": False,
+            "layout": self.layout,
         }
 
     def block(self, text):
@@ -249,7 +253,7 @@ class _Planner(object):
         images = []
         for kind, objects in (("pod", self.o.get("pods") or []), ("deployment", self.o.get("deployments") or [])):
             for obj in objects:
-                component = component_of(obj)
+                component = component_of(obj, self.name)
                 if not component:
                     continue
                 spec = obj.get("spec") or {}
@@ -265,8 +269,9 @@ class _Planner(object):
         """(MilvusTag or None, repository, suffix, prefix) from the Milvus containers."""
         images = self.milvus_images()
         if not images:
-            self.block("no Milvus Deployment or pod of the release was found (label app.kubernetes.io/name=milvus, "
-                       "app.kubernetes.io/instance=%s): nothing to read the running version from" % self.rel)
+            self.block("no Milvus Deployment or pod of the release was found (labels app.kubernetes.io/name=%s, "
+                       "app.kubernetes.io/instance=%s): nothing to read the running version from"
+                       % (self.name, self.rel))
             return None, None, "", "v"
         repositories = sorted(set(split_image(pair[1])[0] for pair in images))
         tags = []
@@ -332,7 +337,8 @@ class _Planner(object):
             self.block("runs Milvus %s, newer than anything this collection knows how to upgrade" % running.raw)
 
     def coordinators(self):
-        components = sorted(set(c for c in (component_of(d) for d in self.o.get("deployments") or []) if c))
+        components = sorted(set(c for c in (component_of(d, self.name) for d in self.o.get("deployments") or [])
+                                if c))
         separate = [c for c in components if c in SEPARATE_COORDINATORS]
         mix = "mixcoord" in components
         if separate and mix:
@@ -373,7 +379,29 @@ class _Planner(object):
                        % (conflict, "; ".join(detection["evidence"])))
         for note in detection["notes"]:
             self.warn("message queue: %s" % note)
+        if not detection["conflicts"]:
+            self.check_verifiable(detection)
         return detection
+
+    def check_verifiable(self, detection):
+        """After a hop the wait verifies the queue from the ConfigMap the pods mount (with the StatefulSets):
+        when that evidence is missing now, the verification could never pass, so no hop may start."""
+        layout = self.layout
+        source = ("customConfigMap %s" % layout["configmap"]) if layout.get("custom_configmap") else \
+            ("the chart's ConfigMap %s" % layout["configmap"])
+        if self.o.get("configmap") is None:
+            self.block("message queue: %s, the Milvus configuration the pods read, was not found, so the message "
+                       "queue could not be verified after a hop. Create it (or fix customConfigMap/fullnameOverride/"
+                       "nameOverride in the stored values), then re-run; nothing was changed" % source)
+        elif detection.get("configmap") is None:
+            self.block("message queue: %s does not say which message queue Milvus uses (no mq.type with its "
+                       "pulsar.address or kafka.brokerList in default.yaml/user.yaml), so the message queue could not be "
+                       "verified after a hop. Write the queue's settings into it, then re-run; nothing was changed"
+                       % source)
+        mismatch = configmap_mismatch(layout, self.o.get("deployments") or [])
+        if mismatch:
+            self.block("message queue: %s: the ConfigMap read is not the one Milvus reads. Fix customConfigMap "
+                       "in the stored values, then re-run; nothing was changed" % mismatch)
 
     def current_chart(self):
         text = self.release.get("chart_version")

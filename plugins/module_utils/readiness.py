@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.milvusops.cluster.plugins.module_utils.names import CHART_NAME
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import component_of as _component_of
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import same_image
 
@@ -30,8 +31,9 @@ FATAL_TERMINATED = ("OOMKilled",)
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 
-def component_of(obj, release=None):
-    """The Milvus component of an object from its labels (component + app.kubernetes.io/name=milvus).
+def component_of(obj, release=None, name=CHART_NAME):
+    """The Milvus component of an object from its labels (component + app.kubernetes.io/name=<name>,
+    the chart name or the release's nameOverride).
 
     None for other objects (Pulsar's proxy also says component=proxy) or, when release is given,
     for objects of another release.
@@ -40,7 +42,7 @@ def component_of(obj, release=None):
         labels = (obj.get("metadata") or {}).get("labels") or {}
         if labels.get("app.kubernetes.io/instance") != release:
             return None
-    return _component_of(obj)
+    return _component_of(obj, name)
 
 
 def _name(obj):
@@ -138,20 +140,21 @@ def _unschedulable(pod):
 
 
 def assess(deployments, replicasets, pods, expected_image, expected_components=None, removed_components=None,
-           release=None):
+           release=None, name=CHART_NAME):
     """Judge a rollout. Returns {"state", "components", "failures", "waiting_for"} (see module docstring).
 
-    expected_components None means: every Milvus Deployment present is expected.
+    expected_components None means: every Milvus Deployment present is expected. name is the chart name
+    in app.kubernetes.io/name (the release's nameOverride, if any).
     """
     removed = set(removed_components or ())
     by_component = {}
     for dep in deployments or []:
-        comp = component_of(dep, release)
+        comp = component_of(dep, release, name)
         if comp:
             by_component.setdefault(comp, []).append(dep)
     pods_by_component = {}
     for pod in pods or []:
-        comp = component_of(pod, release)
+        comp = component_of(pod, release, name)
         if comp:
             pods_by_component.setdefault(comp, []).append(pod)
     expected = set(expected_components) if expected_components is not None else \
@@ -191,10 +194,10 @@ def assess(deployments, replicasets, pods, expected_image, expected_components=N
 
 def assess_snapshot(snapshot):
     """assess() over a dict {"deployments", "replicasets", "pods", "expected_image", "expected_components",
-    "removed_components", "release"}."""
+    "removed_components", "release", "name"}."""
     return assess(snapshot.get("deployments"), snapshot.get("replicasets"), snapshot.get("pods"),
                   snapshot.get("expected_image"), snapshot.get("expected_components"),
-                  snapshot.get("removed_components"), snapshot.get("release"))
+                  snapshot.get("removed_components"), snapshot.get("release"), snapshot.get("name") or CHART_NAME)
 
 
 def _judge_component(comp, deps, pods, replicasets, expected_image):

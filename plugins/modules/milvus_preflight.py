@@ -156,6 +156,31 @@ message_queue:
     kind: pulsar-v2
     evidence: ["values: pulsar.enabled=true (chart default)", "configmap: mq.type=pulsar, address vectors-pulsar-proxy"]
     pins: {pulsar: {enabled: true}, pulsarv3: {enabled: false}, kafka: {enabled: false}}
+layout:
+  description:
+    - Where the chart put the release's Milvus objects, found the way the chart finds them from the merged values
+      (C(fullnameOverride), C(nameOverride), a release name that already contains the chart name,
+      C(customConfigMap)). Pass it to M(milvusops.cluster.milvus_wait_ready) so verification reads what
+      preflight read.
+  returned: always
+  type: dict
+  contains:
+    fullname:
+      description: The fullname; Deployments are C(<fullname>-<component>), the proxy Service is C(<fullname>).
+      type: str
+      sample: vectors-milvus
+    name:
+      description: The chart name in the C(app.kubernetes.io/name) label of the Milvus objects.
+      type: str
+      sample: milvus
+    configmap:
+      description: The ConfigMap the Milvus pods mount and the message queue is read from.
+      type: str
+      sample: vectors-milvus
+    custom_configmap:
+      description: True when RV(layout.configmap) is the operator's C(customConfigMap).
+      type: bool
+      sample: false
 user_values:
   description: The values stored by the operator (C(helm get values)), secrets hidden.
   returned: when the release exists
@@ -208,7 +233,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.helm import Helm
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube, KubeError
 from ansible_collections.milvusops.cluster.plugins.module_utils.observe import observe
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import build_plan, describe
-from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_values
+from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_strings, redact_values
 
 MQ_KINDS = ["pulsar-v2", "pulsar-v3", "kafka", "woodpecker", "external-pulsar", "external-kafka"]
 
@@ -245,6 +270,7 @@ def result_from(observed, planned, secret_paths):
         "upgrade_warnings": planned["warnings"],
         "up_to_date": planned["up_to_date"],
         "summary": describe(planned),
+        "layout": planned["layout"],
     }
     release = observed.get("release")
     if release:
@@ -302,7 +328,8 @@ def main():
         observed = observe(helm, kube, params["release"], params["namespace"], cluster_label(params))
     except (KubeError, HelmError) as exc:
         module.fail_json(msg="preflight of %s failed: %s" % (target, exc))
-    planned = build_plan(observed, planner_options(params))
+    # evidence and messages quote configuration (pulsar.address, ...): no URL credentials in anything shown
+    planned = redact_strings(build_plan(observed, planner_options(params)))
     result = result_from(observed, planned, params["secret_values"])
     for warning in planned["warnings"]:
         module.warn(warning)

@@ -76,6 +76,30 @@ options:
       - The message queue found before the hop, as returned by M(milvusops.cluster.milvus_preflight).
         After the rollout it must be unchanged.
     type: dict
+  layout:
+    description:
+      - Where the chart put the release's Milvus objects, as returned by M(milvusops.cluster.milvus_preflight)
+        in RV(milvusops.cluster.milvus_preflight#module:layout). The wait then selects, probes and verifies exactly
+        the objects preflight read.
+      - Without it the chart's defaults apply (label C(app.kubernetes.io/name=milvus), the proxy Service and the
+        ConfigMap named after the proxy Deployment), which is wrong for a release with C(nameOverride) or
+        C(customConfigMap).
+    type: dict
+    suboptions:
+      fullname:
+        description: The chart's fullname (Deployments C(<fullname>-<component>), proxy Service C(<fullname>)).
+        type: str
+      name:
+        description: The chart name in the C(app.kubernetes.io/name) label (C(nameOverride)).
+        type: str
+        default: milvus
+      configmap:
+        description: The ConfigMap the Milvus pods mount (C(customConfigMap), else the fullname).
+        type: str
+      custom_configmap:
+        description: Whether O(layout.configmap) comes from C(customConfigMap).
+        type: bool
+        default: false
 seealso:
   - module: milvusops.cluster.milvus_helm_hop
 """
@@ -90,6 +114,7 @@ EXAMPLES = r"""
     expected_components: [proxy, mixcoord, querynode, datanode, indexnode]
     removed_components: [rootcoord, querycoord, datacoord, indexcoord]
     message_queue: "{{ preflight.message_queue }}"
+    layout: "{{ preflight.layout }}"
     settle: 30
     timeout: 900
 """
@@ -142,7 +167,8 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube
 from ansible_collections.milvusops.cluster.plugins.module_utils.mq import detect, parse_wal_names, verify
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     MQ_FAMILIES, milvus_selector, mq_statefulset_selector)
-from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import FAILED, READY, assess
+from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import FAILED, READY, assess, component_of
+from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_url_userinfo
 from ansible_collections.milvusops.cluster.plugins.module_utils.rollout import ReleaseView
 
 HEALTHZ_RETRY = (0.2, 0.5, 1.0, 2.0)
@@ -160,6 +186,12 @@ def argument_spec():
         settle=dict(type="int", default=0),
         healthz=dict(type="bool", default=True),
         message_queue=dict(type="dict"),
+        layout=dict(type="dict", options=dict(
+            fullname=dict(type="str"),
+            name=dict(type="str", default="milvus"),
+            configmap=dict(type="str"),
+            custom_configmap=dict(type="bool", default=False),
+        )),
     )
 
 
@@ -177,7 +209,9 @@ class Waiter(object):
         self.module = module
         self.kube = kube
         self.params = module.params
-        self.view = ReleaseView(kube, self.params["namespace"], milvus_selector(self.params["release"]))
+        self.layout = self.params["layout"] or {}
+        self.name = self.layout.get("name") or "milvus"
+        self.view = ReleaseView(kube, self.params["namespace"], milvus_selector(self.params["release"], name=self.name))
         self.started = time.time()
         self.healthz_failures = 0
         self.healthz_message = None
@@ -186,12 +220,12 @@ class Waiter(object):
         return assess(objects["Deployment"], objects["ReplicaSet"], objects["Pod"],
                       "%s:%s" % (self.params["image_repository"], self.params["image_tag"]),
                       self.params["expected_components"] or None, self.params["removed_components"],
-                      self.params["release"])
+                      self.params["release"], self.name)
 
     def healthz_ok(self, deployments):
         if not self.params["healthz"]:
             return True
-        service = fullname_from(deployments)
+        service = self.layout.get("fullname") or fullname_from(deployments)
         if service is None:
             self.healthz_message = "no proxy Deployment found for /healthz"
             return False
@@ -262,8 +296,8 @@ class Waiter(object):
             problems = self.message_queue_problems()
             result["message_queue_problems"] = problems
             if problems:
-                self.module.fail_json(msg="%s: the message queue changed during the hop: %s" % (
-                    target, "; ".join(problems)), **result)
+                self.module.fail_json(msg=redact_url_userinfo("%s: the message queue changed during the hop: %s" % (
+                    target, "; ".join(problems))), **result)
         return result
 
     def message_queue_problems(self):
@@ -274,18 +308,20 @@ class Waiter(object):
             items = self.kube.list("StatefulSet", namespace, mq_statefulset_selector(release, family))[0]
             statefulsets[family] = sorted(item["metadata"]["name"] for item in items)
             uids.update((item["metadata"]["name"], item["metadata"].get("uid")) for item in items)
-        configmap = self.kube.read("ConfigMap", namespace, fullname_from(objects["Deployment"]) or release)
+        # the same ConfigMap preflight read: the one the pods mount (customConfigMap, else the fullname)
+        configmap_name = self.layout.get("configmap") or self.layout.get("fullname") or \
+            fullname_from(objects["Deployment"]) or release
+        configmap = self.kube.read("ConfigMap", namespace, configmap_name)
         after = detect(None, configmap, statefulsets, release, statefulset_uids=uids)
         wal_names = None
-        streaming_pods = [pod for pod in objects["Pod"]
-                          if (pod["metadata"].get("labels") or {}).get("component") == "streamingnode"]
+        streaming_pods = [pod for pod in objects["Pod"] if component_of(pod, release, self.name) == "streamingnode"]
         if streaming_pods:
             wal_names = []
             for pod in streaming_pods:
                 status, body = self.kube.proxy_get("Pod", namespace, pod["metadata"]["name"], METRICS_PORT, "metrics")
                 if status == 200:
                     wal_names.extend(name for name in parse_wal_names(body) if name not in wal_names)
-        return verify(self.params["message_queue"], after, wal_names)
+        return [redact_url_userinfo(problem) for problem in verify(self.params["message_queue"], after, wal_names)]
 
 
 def main():

@@ -373,3 +373,76 @@ def test_validate_certs_false_works_without_a_ca(scenario):
     host = scenario["hosts"]["insecure"]
     assert host["milvus_kube_validate_certs"] is False and "milvus_kube_ca_cert" not in host
     assert host_run(scenario, "insecure").cluster_report("insecure")["status"] == "upgraded"
+
+
+# -- secrets inside embedded configuration text, hidden without being listed --------------------------
+#
+# A release whose stored values carry credentials inside text: extraConfigFiles user.yaml (a root password, an
+# object-store key, a Pulsar URL with user-info that Milvus really reads) and a URL with credentials in a plain
+# value. No milvus_secret_values at all. A check-mode --diff run and a confirmed --diff run, both -vvv: the
+# secrets must appear nowhere (output, reports), while the rest of the text is shown as the operator wrote it.
+
+EMBEDDED_ROOT = "embedded-root-%s" % secrets.token_hex(8)
+EMBEDDED_S3 = "embedded-s3-%s" % secrets.token_hex(8)
+EMBEDDED_PULSAR = "embedded-pulsar-%s" % secrets.token_hex(8)
+EMBEDDED_URL = "embedded-url-%s" % secrets.token_hex(8)
+EMBEDDED_USER_YAML = (
+    "# operator settings: keep authorization on\n"
+    "common:\n"
+    "  security:\n"
+    "    authorizationEnabled: true\n"
+    "    defaultRootPassword: %s\n"
+    "minio:\n"
+    "  secretAccessKey: \"%s\"\n"
+    "pulsar:\n"
+    "  address: pulsar://milvus-client:%s@rel-pulsarv3-proxy:6650\n" % (EMBEDDED_ROOT, EMBEDDED_S3, EMBEDDED_PULSAR))
+
+
+@pytest.fixture(scope="module")
+def embedded(make_harness, tmp_path_factory):
+    harness = make_harness([("embedded", "v2516-mixcoord")])
+    tmp = tmp_path_factory.mktemp("embedded")
+    stored = {"extraConfigFiles": {"user.yaml": EMBEDDED_USER_YAML},
+              "backup": {"target": "s3://backup-user:%s@backups.internal/milvus" % EMBEDDED_URL}}
+    stored_file = tmp / "stored.yaml"
+    stored_file.write_text(yaml.safe_dump(stored))
+    harness.fleet.helm("upgrade", "rel", "fixture/milvus", "--version", "4.2.58", "--namespace", "milvus",
+                       "--reuse-values", "--values", str(stored_file), cluster="embedded")
+    harness.fleet.wait_ready("embedded", timeout=120)
+    check = harness.playbook("upgrade", "--check", "--diff", "-vvv")
+    confirmed = harness.playbook("upgrade", "--diff", "-vvv", extra_vars={"milvus_upgrade_confirm": True})
+    return dict(harness=harness, runs={"check": check, "confirmed": confirmed})
+
+
+def test_embedded_secrets_are_hidden_everywhere_without_being_listed(embedded):
+    for name, run in embedded["runs"].items():
+        for secret in (EMBEDDED_ROOT, EMBEDDED_S3, EMBEDDED_PULSAR, EMBEDDED_URL):
+            assert secret not in run.output, (name, secret)
+            for path, text in report_files(run).items():
+                assert secret not in text, (name, path, secret)
+    report = embedded["runs"]["confirmed"].cluster_report("embedded")
+    assert report["status"] == "upgraded", report
+    assert embedded["runs"]["check"].cluster_report("embedded")["status"] == "planned"
+
+
+def test_embedded_text_is_still_shown_line_by_line_in_the_diff(embedded):
+    # not the whole text replaced: the operator's settings stay readable, only the credentials are gone
+    for name, run in embedded["runs"].items():
+        out = run.output
+        assert "authorizationEnabled: true" in out, name
+        assert "# operator settings: keep authorization on" in out, name
+        assert "defaultRootPassword: VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in out, name
+        assert "pulsar://VALUE_SPECIFIED_IN_NO_LOG_PARAMETER@rel-pulsarv3-proxy:6650" in out, name
+        assert "s3://VALUE_SPECIFIED_IN_NO_LOG_PARAMETER@backups.internal/milvus" in out, name
+        assert "stored values" in out, name   # the --diff of the hop was printed
+
+
+def test_hiding_is_for_display_only_the_release_keeps_its_values(embedded):
+    harness = embedded["harness"]
+    values = harness.helm_json("embedded", "get", "values", "rel")
+    assert values["extraConfigFiles"]["user.yaml"] == EMBEDDED_USER_YAML
+    assert EMBEDDED_URL in values["backup"]["target"]
+    assert values["image"]["all"]["tag"] == "v2.6.4"
+    # the Pulsar URL with user-info was understood as the release's own Pulsar v3, not an external one
+    assert harness.fleet["embedded"].cluster.store.get("configmaps", "rel-milvus", "milvus")["data"]["user.yaml"] \
+        .strip() == EMBEDDED_USER_YAML.strip()

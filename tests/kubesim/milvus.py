@@ -49,8 +49,10 @@ def milvus_configmap(store, pod):
             cm = store.get("configmaps", name, ns)
             if cm and "default.yaml" in (cm.get("data") or {}):
                 return cm
-    instance = pod["metadata"].get("labels", {}).get("app.kubernetes.io/instance")
-    sel = f"app.kubernetes.io/name=milvus,app.kubernetes.io/instance={instance}"
+    labels = pod["metadata"].get("labels", {})
+    # the chart name in app.kubernetes.io/name is the release's nameOverride when it has one
+    sel = (f"app.kubernetes.io/name={labels.get('app.kubernetes.io/name', 'milvus')},"
+           f"app.kubernetes.io/instance={labels.get('app.kubernetes.io/instance')}")
     for cm in store.list("configmaps", ns, label_selector=sel):
         if "default.yaml" in (cm.get("data") or {}):
             return cm
@@ -58,7 +60,13 @@ def milvus_configmap(store, pod):
 
 
 def is_milvus(pod):
-    return pod["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "milvus"
+    """A Milvus pod: labelled by the chart (app.kubernetes.io/name=milvus), or running the milvus binary
+    (a release with nameOverride labels its pods with another chart name)."""
+    if pod["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "milvus":
+        return True
+    containers = pod["spec"].get("containers") or []
+    args = (containers[0].get("command") or []) + (containers[0].get("args") or []) if containers else []
+    return args[:2] == ["milvus", "run"]
 
 
 def pod_answer(store, pod, path):

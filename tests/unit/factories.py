@@ -40,7 +40,7 @@ def milvus_labels(release, component, chart="4.2.20", app_version="2.4.16"):
     }
 
 
-def pod_spec(component, image):
+def pod_spec(component, image, release="rel"):
     ports = [{"name": "metrics", "containerPort": 9091, "protocol": "TCP"}]
     if component == "proxy":
         ports.insert(0, {"name": "milvus", "containerPort": 19530, "protocol": "TCP"})
@@ -55,7 +55,7 @@ def pod_spec(component, image):
             "ports": ports,
             "readinessProbe": {"httpGet": {"path": "/healthz", "port": "metrics"}, "initialDelaySeconds": 90},
         }],
-        "volumes": [{"name": "milvus-config", "configMap": {"name": "rel-milvus"}}],
+        "volumes": [{"name": "milvus-config", "configMap": {"name": fullname(release)}}],
     }
 
 
@@ -80,7 +80,7 @@ def deployment(component, release="rel", image="milvusdb/milvus:v2.5.10", replic
                 "type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {
                 "metadata": {"labels": dict(selector), "annotations": {"checksum/config": _hash("cfg")[:16]}},
-                "spec": pod_spec(component, image),
+                "spec": pod_spec(component, image, release),
             },
         },
         "status": {

@@ -22,7 +22,8 @@ import factories as f
 from test_hop import HOP1_VALUES, LIVE, RENDERED_HOP1, RENDERED_SWITCH
 from ansible_collections.milvusops.cluster.plugins.module_utils import mq
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import HelmError
-from ansible_collections.milvusops.cluster.plugins.module_utils.names import milvus_selector
+from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
+    instance_component_selector, milvus_selector)
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import REDACTED
 from ansible_collections.milvusops.cluster.plugins.modules import milvus_helm_hop, milvus_preflight, milvus_wait_ready
@@ -131,8 +132,11 @@ class FakeHelm(object):
 def _matches(obj, selector):
     labels = (obj.get("metadata") or {}).get("labels") or {}
     for term in filter(None, (selector or "").split(",")):
-        key, _, value = term.partition("=")
-        if labels.get(key) != value:
+        key, equals, value = term.partition("=")
+        if not equals:   # an existence requirement: `component`
+            if key not in labels:
+                return False
+        elif labels.get(key) != value:
             return False
     return True
 
@@ -277,7 +281,7 @@ def test_preflight_old_default_pulsar_v2_two_hops_pinning_v2(monkeypatch, capsys
     assert any(line.startswith("hop 2 (streaming): chart 5.0.0, image v2.6.4") for line in summary)
     assert any("pulsar.enabled=True" in line and "pulsarv3.enabled=False" in line for line in summary)
     # observed through the right selectors and names
-    assert ("Deployment", "milvus", milvus_selector("rel")) in kube.lists
+    assert ("Deployment", "milvus", instance_component_selector("rel")) in kube.lists
     assert ("StatefulSet", "milvus", "release=rel,app=pulsar") in kube.lists
     assert ("get_values", "rel", "milvus", True) in helm.calls
     assert helm.binary == HELM_PATH
@@ -865,3 +869,60 @@ def test_wait_survives_an_api_outage_without_spinning(monkeypatch, capsys):
     assert "not ready after 1 s" in result["msg"] and "connection refused" in result["msg"]
     # the main loop wakes on view changes (a failed list is not one) or the deadline, not in a busy loop
     assert len(waits) < 20, len(waits)
+
+
+# -- the wait reads what preflight read: the layout of the release ---------------------------------
+
+def renamed_snapshot(components, image, name="vdb"):
+    objects = snapshot(components, image)
+    for kind in ("Deployment", "Pod"):
+        for obj in objects[kind]:
+            obj["metadata"]["labels"]["app.kubernetes.io/name"] = name
+    return objects
+
+
+def test_wait_with_a_custom_configmap_verifies_the_queue_from_it(monkeypatch, capsys):
+    objects = snapshot(HOP1_EXPECTED, HOP1_IMAGE)
+    objects["StatefulSet"] = mq_statefulset_objects(("pulsar",))[0]
+    custom = f.configmap(("pulsar-v2",))
+    custom["metadata"]["name"] = "ops-config"
+    kube = wait_setup(monkeypatch, objects, configmaps=[custom])   # the chart renders no rel-milvus ConfigMap
+    layout = {"fullname": "rel-milvus", "name": "milvus", "configmap": "ops-config", "custom_configmap": True}
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, message_queue=mq_before(), layout=layout), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["message_queue_problems"] == []
+    # without the layout it reads the chart's default name, finds nothing, and calls the queue changed
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, message_queue=mq_before()), capsys)
+    assert result["failed"] is True and "message queue changed: pulsar-v2 before the hop, unknown after" in result["msg"]
+
+
+def test_wait_with_name_override_selects_probes_and_judges_the_renamed_objects(monkeypatch, capsys):
+    objects = renamed_snapshot(HOP1_EXPECTED, HOP1_IMAGE)
+    kube = wait_setup(monkeypatch, objects)
+    layout = {"fullname": "search-engine", "name": "vdb", "configmap": "search-engine"}
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, layout=layout), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert sorted(result["components"]) == HOP1_EXPECTED
+    assert all(selector == milvus_selector("rel", name="vdb") for _, _, selector in kube.lists)
+    assert ("Service", "milvus", "search-engine", 9091, "healthz") in kube.proxied
+
+
+def test_wait_without_the_layout_sees_no_renamed_component(monkeypatch, capsys):
+    wait_setup(monkeypatch, renamed_snapshot(HOP1_EXPECTED, HOP1_IMAGE))
+    result, out = run_module(milvus_wait_ready, dict(WAIT_ARGS, timeout=1), capsys)
+    assert result["failed"] is True and "mixcoord: Deployment not created yet" in result["msg"]
+
+
+def test_preflight_returns_the_layout_and_hides_url_credentials(monkeypatch, capsys):
+    observed = old_default_pulsar()
+    observed["all_values"]["nameOverride"] = ""
+    observed["configmap"]["data"]["user.yaml"] = "pulsar:\n  address: pulsar://ops:pulsar-pw@rel-pulsar-proxy:6650\n"
+    observed["user_values"]["extraConfigFiles"] = {"user.yaml": observed["configmap"]["data"]["user.yaml"]}
+    preflight_setup(monkeypatch, observed)
+    result, out = run_module(milvus_preflight, PREFLIGHT_ARGS, capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["layout"] == {"fullname": "rel-milvus", "name": "milvus", "configmap": "rel-milvus",
+                                "custom_configmap": False}
+    assert "pulsar-pw" not in out
+    assert any("pulsar.address=pulsar://VALUE_SPECIFIED_IN_NO_LOG_PARAMETER@rel-pulsar-proxy:6650" in e
+               for e in result["message_queue"]["evidence"])

@@ -293,3 +293,10 @@ def test_verify_wal_family():
         "no streaming node reports milvus_wal_info: the WAL in use is unknown"]
     ext = _snapshot("external-pulsar", ())
     assert mq.verify(ext, ext, wal_names=["pulsar"]) == []
+
+
+def test_addresses_with_user_info_name_their_host():
+    text = "mq:\n  type: pulsar\npulsar:\n  address: pulsar://ops:p@ss@rel-pulsar-proxy.milvus.svc:6650\n"
+    assert mq.from_configmap(f.configmap(text=text), "rel")[0] == ["pulsar-v2"]
+    text = "mq:\n  type: kafka\nkafka:\n  brokerList: u:pw@rel-kafka:9092\n"
+    assert mq.from_configmap(f.configmap(text=text), "rel")[0] == ["kafka"]

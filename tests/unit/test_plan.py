@@ -585,3 +585,74 @@ def test_build_plan_is_plan():
     from ansible_collections.milvusops.cluster.plugins.module_utils.plan import build_plan
     observed = f.observed("v2.5.16", "mixcoord", "pulsar-v3")
     assert build_plan(observed, {"message_queue": "", "source_version": ""}) == plan(observed)
+
+
+# -- where the chart puts things: the evidence a hop will be verified with must exist before it -------
+
+from ansible_collections.milvusops.cluster.plugins.module_utils.names import release_layout  # noqa: E402
+
+
+def _custom_configmap(observed, name="ops-config"):
+    observed["all_values"]["customConfigMap"] = name
+    observed["layout"] = release_layout("rel", observed["all_values"])
+    for dep in observed["deployments"]:
+        dep["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"] = name
+    observed["configmap"]["metadata"]["name"] = name
+    return observed
+
+
+def test_custom_configmap_is_planned_and_the_layout_returned():
+    result = plan(_custom_configmap(f.observed("v2.5.16", "mixcoord", "pulsar-v3", chart="4.2.58")))
+    assert result["blockers"] == []
+    assert hop_names(result) == ["streaming"]
+    assert result["layout"] == {"fullname": "rel-milvus", "name": "milvus", "configmap": "ops-config",
+                                "custom_configmap": True}
+
+
+def test_missing_configmap_blocks_before_any_hop():
+    # values, StatefulSets and the running version all agree: today's detection would pass, and the wait after the
+    # hop would then find no ConfigMap and call the queue changed. It must fail now, with nothing changed.
+    observed = _custom_configmap(f.observed("v2.5.16", "mixcoord", "pulsar-v3", chart="4.2.58"))
+    observed["configmap"] = None
+    result = plan(observed)
+    assert result["hops"] == []
+    assert has(result["blockers"], "customConfigMap ops-config", "was not found",
+               "could not be verified after a hop", "nothing was changed")
+
+
+def test_configmap_naming_no_queue_blocks_before_any_hop():
+    observed = f.observed("v2.5.16", "mixcoord", "pulsar-v3", chart="4.2.58")
+    observed["configmap"] = f.configmap(text="etcd:\n  rootPath: by-dev\n")
+    result = plan(observed)
+    assert result["hops"] == []
+    assert has(result["blockers"], "the chart's ConfigMap rel-milvus", "does not say which message queue",
+               "could not be verified after a hop")
+
+
+def test_configmap_the_pods_do_not_mount_blocks():
+    observed = f.observed("v2.5.16", "mixcoord", "pulsar-v3", chart="4.2.58")
+    observed["all_values"]["customConfigMap"] = "ops-config"   # stored, but the Deployments still mount rel-milvus
+    observed["layout"] = release_layout("rel", observed["all_values"])
+    observed["configmap"]["metadata"]["name"] = "ops-config"
+    result = plan(observed)
+    assert result["hops"] == []
+    assert has(result["blockers"], "ops-config (customConfigMap)", "rel-milvus-proxy mounts rel-milvus",
+               "not the one Milvus reads")
+
+
+def test_name_override_release_is_read_through_its_own_chart_name():
+    observed = f.observed("v2.5.16", "mixcoord", "pulsar-v3", chart="4.2.58")
+    for obj in observed["deployments"] + observed["pods"]:
+        obj["metadata"]["labels"]["app.kubernetes.io/name"] = "vdb"
+    observed["all_values"]["nameOverride"] = "vdb"
+    for dep in observed["deployments"]:
+        dep["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"] = "rel-vdb"
+    observed["configmap"]["metadata"]["name"] = "rel-vdb"
+    observed["layout"] = release_layout("rel", observed["all_values"])
+    result = plan(observed)
+    assert result["blockers"] == [] and hop_names(result) == ["streaming"]
+    assert result["components"] == ["datanode", "indexnode", "mixcoord", "proxy", "querynode"]
+    assert result["running_version"] == "2.5.16"
+    # read with the default chart name, the same objects are not Milvus': that was the refusal
+    observed["layout"] = release_layout("rel", {})
+    assert has(plan(observed)["blockers"], "no Milvus Deployment or pod", "app.kubernetes.io/name=milvus")

@@ -283,3 +283,14 @@ def test_newest_replicaset():
     other = f.replicaset(f.deployment("querynode"), 9)
     assert r.newest_replicaset(dep, [rs1, rs3, rs2, other])["metadata"]["name"] == rs3["metadata"]["name"]
     assert r.newest_replicaset(dep, [other]) is None
+
+
+def test_assess_with_a_name_override_judges_the_renamed_components_only():
+    deployments, replicasets, pods = f.rollout(["proxy", "mixcoord"], image="milvusdb/milvus:v2.5.16")
+    for obj in deployments + pods:
+        obj["metadata"]["labels"]["app.kubernetes.io/name"] = "vdb"
+    verdict = r.assess(deployments, replicasets, pods, "milvusdb/milvus:v2.5.16", ["proxy", "mixcoord"], [], "rel", "vdb")
+    assert verdict["state"] == "ready" and sorted(verdict["components"]) == ["mixcoord", "proxy"]
+    verdict = r.assess(deployments, replicasets, pods, "milvusdb/milvus:v2.5.16", ["proxy", "mixcoord"], [], "rel")
+    assert verdict["state"] == "rolling"
+    assert verdict["components"]["proxy"]["reason"] == "Deployment not created yet"

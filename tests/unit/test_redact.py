@@ -121,3 +121,109 @@ def test_empty_and_none():
 ])
 def test_redact_text(text, secrets, expected):
     assert redact_text(text, secrets) == expected
+
+
+# -- configuration text embedded in values, URL user-info (hidden by default, no path listed) --------
+
+from ansible_collections.milvusops.cluster.plugins.module_utils.redact import (  # noqa: E402
+    redact_embedded_text, redact_strings, redact_url_userinfo)
+
+USER_YAML = (
+    "# operator settings\n"
+    "common:\n"
+    "  security:\n"
+    "    authorizationEnabled: true\n"
+    "    defaultRootPassword: Root-pw-1   # rotated quarterly\n"
+    "    superUsers: admin\n"
+    "minio:\n"
+    "  accessKeyID: minio-user\n"
+    "  secretAccessKey: 'minio-s3cr3t'\n"
+    "  address: minio.storage\n"
+    "pulsar:\n"
+    "  address: pulsar+ssl://milvus:pulsar-pw@pulsar.internal:6651\n"
+    "  authParams: '{\"token\":\"pulsar-tok\"}'\n"
+    "kafka:\n"
+    "  brokerList: kafka-1:9093\n"
+    "  saslPassword: \"kafka-pw\"\n"
+    "  saslUsername: milvus\n"
+    "etcd:\n"
+    "  auth:\n"
+    "    enabled: true\n"
+    "    password: |\n"
+    "      etcd-pw-line\n"
+    "  endpoints:\n"
+    "    - http://root:etcd-root-pw@etcd-0:2379\n"
+)
+EMBEDDED_SECRETS = ("Root-pw-1", "minio-s3cr3t", "pulsar-pw", "pulsar-tok", "kafka-pw", "etcd-pw-line",
+                    "etcd-root-pw")
+
+
+def test_embedded_yaml_hides_credentials_and_keeps_everything_else():
+    values = {"extraConfigFiles": {"user.yaml": USER_YAML}}
+    shown = redact_values(values)["extraConfigFiles"]["user.yaml"]
+    for secret in EMBEDDED_SECRETS:
+        assert secret not in shown, secret
+    lines = shown.splitlines()
+    # the text stays the operator's text: comments, order and every non-secret setting
+    assert lines[0] == "# operator settings"
+    assert "    authorizationEnabled: true" in lines
+    assert "    defaultRootPassword: %s" % REDACTED in lines
+    assert "    superUsers: admin" in lines
+    assert "  accessKeyID: %s" % REDACTED in lines and "  address: minio.storage" in lines   # like accessKey
+    assert "  address: pulsar+ssl://%s@pulsar.internal:6651" % REDACTED in lines
+    assert "  brokerList: kafka-1:9093" in lines
+    assert "    - http://%s@etcd-0:2379" % REDACTED in lines
+    assert len(lines) == len(USER_YAML.splitlines()) - 1   # the block scalar's line is gone with it
+
+
+def test_embedded_yaml_that_cannot_be_hidden_line_by_line_is_hidden_whole():
+    flow = "minio: {secretAccessKey: flow-s3cr3t, address: x}\ncommon:\n  a: 1\n"
+    assert redact_embedded_text(flow) == REDACTED
+    escaped = 'common:\n  password: "esc\\"aped"\n'
+    shown = redact_embedded_text(escaped)
+    assert "esc" not in shown
+
+
+def test_embedded_json_is_configuration_text_too():
+    shown = redact_values({"externalPulsar": {"authParams": '{"token": "tok-1"}', "authPlugin": "token"},
+                           "extra": {"client": '{"apiKey": "k-1", "endpoint": "https://u:p-1@h"}'}})
+    assert shown["externalPulsar"] == {"authParams": REDACTED, "authPlugin": "token"}
+    assert "k-1" not in shown["extra"]["client"] and "p-1" not in shown["extra"]["client"]
+
+
+def test_text_that_is_not_yaml_gets_its_credential_lines_hidden():
+    properties = ("sasl.mechanism=PLAIN\nsasl.password=prop-pw\nbootstrap.servers=k:9092\n"
+                  "sasl.jaas.config=x required username=\"u\" password=\"jaas-pw\";\n\tbad: [yaml\n")
+    shown = redact_embedded_text(properties)
+    assert "prop-pw" not in shown and "jaas-pw" not in shown
+    assert "sasl.mechanism=PLAIN" in shown and "bootstrap.servers=k:9092" in shown
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("pulsar://user:pw@host:6650", "pulsar://%s@host:6650" % REDACTED),
+    ("http://user:p@ss@host/path@x", "http://%s@host/path@x" % REDACTED),
+    ("see https://token@example.com and s3://k:s@bucket", "see https://%s@example.com and s3://%s@bucket"
+     % (REDACTED, REDACTED)),
+    ("pulsar://rel-pulsar-proxy:6650", "pulsar://rel-pulsar-proxy:6650"),
+    ("mailto:someone@example.com", "mailto:someone@example.com"),
+    ("no url here", "no url here"),
+])
+def test_url_userinfo(text, expected):
+    assert redact_url_userinfo(text) == expected
+
+
+def test_plain_string_values_lose_url_userinfo_only():
+    shown = redact_values({"externalKafka": {"brokerList": "kafka://u:kpw@k1:9092"}, "note": "a: b"})
+    assert shown == {"externalKafka": {"brokerList": "kafka://%s@k1:9092" % REDACTED}, "note": "a: b"}
+
+
+def test_redact_strings_walks_messages():
+    evidence = {"evidence": ["ConfigMap c pulsar.address=pulsar://a:b-pw@p:6650"], "kind": "external-pulsar",
+                "n": 1}
+    shown = redact_strings(evidence)
+    assert "b-pw" not in repr(shown) and shown["kind"] == "external-pulsar" and shown["n"] == 1
+
+
+def test_explicit_path_still_hides_the_whole_text():
+    shown = redact_values({"extraConfigFiles": {"user.yaml": USER_YAML}}, ["extraConfigFiles.user\\.yaml"])
+    assert shown == {"extraConfigFiles": {"user.yaml": REDACTED}}

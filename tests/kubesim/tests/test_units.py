@@ -94,3 +94,12 @@ def test_template_hash_and_images():
     assert normalize_image("milvusdb/milvus:v2.5.16-gpu") == "docker.io/milvusdb/milvus:v2.5.16-gpu"
     assert normalize_image("busybox") == "docker.io/library/busybox:latest"
     assert normalize_image("registry.local:5000/m/milvus:v2") == "registry.local:5000/m/milvus:v2"
+
+
+def test_a_milvus_pod_with_name_override_is_still_milvus():
+    from tests.kubesim.milvus import is_milvus
+    renamed = {"metadata": {"labels": {"app.kubernetes.io/name": "vdb", "component": "proxy"}},
+               "spec": {"containers": [{"name": "proxy", "args": ["milvus", "run", "proxy"]}]}}
+    pulsar_proxy = {"metadata": {"labels": {"app": "pulsar", "component": "proxy"}},
+                    "spec": {"containers": [{"name": "proxy", "args": ["bin/pulsar", "proxy"]}]}}
+    assert is_milvus(renamed) and not is_milvus(pulsar_proxy)
