@@ -60,7 +60,7 @@ controlplane:
 # Both backends in one run, inside the namespace: the control plane's own tests, the fidelity
 # comparison with kubesim, and every integration scenario (the summary counts each backend).
 integration: venv controlplane
-	PYTHON=$(BIN)/python $(BIN)/python -m tests.controlplane.netns -- \
+	$(BIN)/python -m tests.controlplane.netns -- \
 		$(BIN)/python -m pytest tests/controlplane/tests tests/integration -q $(PYTEST_ARGS)
 
 test: sanity lint unit kubesim-test integration
@@ -70,7 +70,7 @@ BACKEND ?= kubesim
 demo: venv
 ifeq ($(BACKEND),real)
 	bash tests/controlplane/build.sh
-	PYTHON=$(BIN)/python $(BIN)/python -m tests.controlplane.netns -- $(BIN)/python -m tests.demo --backend real
+	$(BIN)/python -m tests.controlplane.netns -- $(BIN)/python -m tests.demo --backend real
 else
 	$(BIN)/python -m tests.demo
 endif

@@ -13,10 +13,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache_root=${MILVUSOPS_CONTROLPLANE_CACHE:-$HOME/.cache/milvusops-controlplane}
 dest="$cache_root/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
 binaries=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok)
+stage_crd=kwok.x-k8s.io_stages.yaml   # kwok's own Stage CRD, from its module, for the launcher
 
 complete() {
     local b
     for b in "${binaries[@]}"; do [ -x "$dest/bin/$b" ] || return 1; done
+    [ -f "$dest/$stage_crd" ]
 }
 if complete; then echo "$dest/bin"; exit 0; fi
 
@@ -99,6 +101,12 @@ log "$kwok_mod $KWOK_VERSION"
 (cd "$work" && GOBIN="$dest/bin" go install -trimpath -ldflags "-s -w" "$kwok_mod@$KWOK_VERSION") >>"$kwok_log" 2>&1 \
     || fail "$kwok_mod@$KWOK_VERSION" "go install" "$kwok_log"
 
+kwok_src=$(cd "$work" && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" 2>>"$kwok_log" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') \
+    || fail "sigs.k8s.io/kwok@$KWOK_VERSION" "download the module for its Stage CRD" "$kwok_log"
+cp "$kwok_src/kustomize/crd/bases/$stage_crd" "$dest/$stage_crd"
+
 complete || { echo "controlplane build FAILED: $dest/bin lacks a binary after the build" >&2; exit 1; }
 log "built in $(( $(date +%s) - started )) s"
+echo "{\"seconds\": $(( $(date +%s) - started )), \"built\": \"$(date -u +%FT%TZ)\"}" >"$dest/build-info.json"
 echo "$dest/bin"

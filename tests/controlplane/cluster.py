@@ -13,9 +13,9 @@ Milvus endpoints on every pod IP and provisions volumes. Everything binds inside
 
 import base64
 import os
-import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -137,7 +137,7 @@ class ControlPlane:
             self._create_lifecycle_stages()
             self._start("agent", ["--kubeconfig", str(self.admin_kubeconfig),
                                   "--volumes", str(self.workdir / "volumes")],
-                        command=[os.environ.get("PYTHON", shutil.which("python3")), "-m",
+                        command=[sys.executable, "-m",
                                  "tests.controlplane.agent"])
             self._create_nodes()
             self._wait_until("the default ServiceAccount (controller-manager)", 120,
@@ -253,7 +253,7 @@ class ControlPlane:
         path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/" + crd["metadata"]["name"]
 
         def established():
-            conditions = self.api.request("GET", path)[1].get("status", {}).get("conditions", [])
+            conditions = self.api.request("GET", path)[1].get("status", {}).get("conditions") or []
             return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
         self._wait_until("the kwok Stage CRD", 60, established)
 
@@ -283,3 +283,7 @@ class ControlPlane:
                 any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))
                 for n in items)
         self._wait_until("%d kwok nodes Ready" % FAKE_NODES, 60, all_ready)
+        # Admission taints a new node not-ready; the (disabled) node lifecycle controller would lift it.
+        for index in range(FAKE_NODES):
+            self.api.request("PATCH", "/api/v1/nodes/fake-node-%d" % index, {"spec": {"taints": None}},
+                             content_type="application/merge-patch+json")
