@@ -26,6 +26,7 @@ author:
   - milvusops maintainers (@milvusops)
 extends_documentation_fragment:
   - milvusops.cluster.connection
+  - milvusops.cluster.connection.helm
 attributes:
   check_mode:
     support: full
@@ -155,6 +156,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.redact import re
 
 def argument_spec():
     return connection_argument_spec(
+        helm=True,
         hop_name=dict(type="str", required=True),
         chart_ref=dict(type="str", default="milvus"),
         chart_repo_url=dict(type="str", default="https://zilliztech.github.io/milvus-helm"),

@@ -25,6 +25,7 @@ author:
   - milvusops maintainers (@milvusops)
 extends_documentation_fragment:
   - milvusops.cluster.connection
+  - milvusops.cluster.connection.helm
 attributes:
   check_mode:
     support: full
@@ -199,6 +200,7 @@ MQ_KINDS = ["pulsar-v2", "pulsar-v3", "kafka", "woodpecker", "external-pulsar", 
 
 def argument_spec():
     return connection_argument_spec(
+        helm=True,
         intermediate_version=dict(type="str", default="v2.5.16"),
         intermediate_chart=dict(type="str", default="4.2.58"),
         target_version=dict(type="str", default="v2.6.4"),
