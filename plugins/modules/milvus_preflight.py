@@ -197,7 +197,9 @@ summary:
   elements: str
   sample:
     - "prod-eu-1: vectors in milvus runs v2.5.10 on chart 4.2.20 (separate coordinators, message queue pulsar-v2)"
-    - "hop 1 (mixcoord): chart 4.2.58, image v2.5.16; adds datanode, indexnode, mixcoord, proxy, querynode; removes datacoord, indexcoord, querycoord, rootcoord"
+    - >-
+      hop 1 (mixcoord): chart 4.2.58, image v2.5.16; adds datanode, indexnode, mixcoord, proxy, querynode;
+      removes datacoord, indexcoord, querycoord, rootcoord
 """
 
 from ansible.module_utils.basic import AnsibleModule
