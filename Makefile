@@ -8,7 +8,7 @@ PIP_BOOTSTRAP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 SANITY_PYTHON ?= 3.11
 PYTEST_ARGS ?=
 
-.PHONY: help venv test sanity lint unit kubesim-test controlplane integration demo bench changelog build clean
+.PHONY: help venv test sanity lint unit packaging kubesim-test controlplane integration demo bench changelog build clean
 
 help:
 	@echo "make demo   - simulated fleet upgraded end to end by the real playbook"
@@ -49,6 +49,10 @@ lint: venv
 unit: venv
 	$(BIN)/python -m pytest tests/unit -q $(PYTEST_ARGS)
 
+# The execution-environment context, the 1.0.0 changelog release and the built artifact.
+packaging: venv
+	$(BIN)/python -m pytest tests/packaging -q $(PYTEST_ARGS)
+
 kubesim-test: venv
 	$(BIN)/python -m pytest tests/kubesim -q $(PYTEST_ARGS)
 
@@ -63,7 +67,7 @@ integration: venv controlplane
 	$(BIN)/python -m tests.controlplane.netns -- \
 		$(BIN)/python -m pytest tests/controlplane/tests tests/integration -q $(PYTEST_ARGS)
 
-test: sanity lint unit kubesim-test integration
+test: sanity lint unit packaging kubesim-test integration
 
 # BACKEND=real runs the demo on the real control plane (built on first use) instead of kubesim.
 BACKEND ?= kubesim

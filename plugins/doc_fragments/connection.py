@@ -8,7 +8,8 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Options every milvusops.cluster module shares: which release, and how to reach its cluster.
+    # Options every milvusops.cluster module that talks to a cluster shares: which release, and how to reach
+    # its cluster. Each module lists its own Python requirements.
     DOCUMENTATION = r"""
 options:
   release:
@@ -57,6 +58,18 @@ options:
     type: bool
     default: true
     aliases: [verify_ssl]
+  cluster_name:
+    description:
+      - A name for this cluster in messages and reports, for example the inventory host name.
+      - Defaults to the context, else the API host, else C(current-context).
+    type: str
+notes:
+  - Modules run where the cluster API is reachable, usually the controller (C(ansible_connection=local)).
+"""
+
+    # The modules that run helm (milvus_preflight, milvus_helm_hop) add this one.
+    HELM = r"""
+options:
   helm_binary:
     description:
       - Path or name of the helm binary. Helm 3.14.0 or newer is required.
@@ -64,15 +77,8 @@ options:
         one helm per cluster at once, and single-threaded Go spends less CPU then.
     type: path
     default: helm
-  cluster_name:
-    description:
-      - A name for this cluster in messages and reports, for example the inventory host name.
-      - Defaults to the context, else the API host, else C(current-context).
-    type: str
 requirements:
-  - kubernetes >= 24.2.0 (Python)
-  - packaging (Python)
   - helm >= 3.14.0 (binary)
 notes:
-  - Modules run where the cluster API is reachable, usually the controller (C(ansible_connection=local)).
+  - helm reaches the cluster with the same options (through its environment, never its command line).
 """

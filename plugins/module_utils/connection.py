@@ -21,16 +21,21 @@ CONNECTION_ARGUMENT_SPEC = dict(
     ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=(env_fallback, ["K8S_AUTH_SSL_CA_CERT"])),
     validate_certs=dict(type="bool", default=True, aliases=["verify_ssl"],
                         fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
-    helm_binary=dict(type="path", default="helm"),
     cluster_name=dict(type="str"),
+)
+
+# Only for the modules that run helm (doc fragment milvusops.cluster.connection.helm).
+HELM_ARGUMENT_SPEC = dict(
+    helm_binary=dict(type="path", default="helm"),
 )
 
 CONNECTION_KEYS = ("kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs")
 
 
-def connection_argument_spec(**extra):
-    """The shared argument spec plus a module's own options."""
-    spec = dict((key, dict(value)) for key, value in CONNECTION_ARGUMENT_SPEC.items())
+def connection_argument_spec(helm=False, **extra):
+    """The shared argument spec, with helm_binary when the module runs helm, plus a module's own options."""
+    shared = dict(CONNECTION_ARGUMENT_SPEC, **(HELM_ARGUMENT_SPEC if helm else {}))
+    spec = dict((key, dict(value)) for key, value in shared.items())
     spec.update(extra)
     return spec
 

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: milvus_helm_hop
 short_description: Apply one hop of the Milvus 2.5 to 2.6 upgrade with helm upgrade --reset-then-reuse-values
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs one C(helm upgrade <release> <chart> --reset-then-reuse-values --version <v> --values <file>) for one hop
     planned by M(milvusops.cluster.milvus_preflight), with the hop's complete values (component flags, image and
@@ -24,9 +24,16 @@ description:
   - Refuses a release whose last revision is pending (another operation is in progress or was killed).
 author:
   - milvusops maintainers (@milvusops)
+requirements:
+  - packaging >= 21.0 (Python)
 extends_documentation_fragment:
   - milvusops.cluster.connection
+  - milvusops.cluster.connection.helm
 attributes:
+  action_group:
+    support: full
+    membership: [milvusops.cluster.milvus]
+    description: Use C(group/milvusops.cluster.milvus) in C(module_defaults) to set the connection options once.
   check_mode:
     support: full
     description: Renders the hop on the server and returns the object and value diffs; changes nothing.
@@ -79,29 +86,63 @@ seealso:
 """
 
 EXAMPLES = r"""
+# Hop 2 must not start before hop 1 has rolled out: each hop is followed by its wait.
+# (The milvusops.cluster.upgrade role does all of this, with the lock, hooks and reports.)
 - name: Plan first
   milvusops.cluster.milvus_preflight:
     release: vectors
     namespace: milvus
   register: preflight
 
-- name: Apply each planned hop
+- name: Hop 1 (mixcoord)
   milvusops.cluster.milvus_helm_hop:
     release: vectors
     namespace: milvus
-    hop_name: "{{ item.name }}"
-    chart_version: "{{ item.chart_version }}"
-    values: "{{ item.values }}"
-  loop: "{{ preflight.plan }}"
+    hop_name: mixcoord
+    chart_version: "{{ hop.chart_version }}"
+    values: "{{ hop['values'] }}"
+  vars:
+    hop: "{{ preflight.plan | selectattr('name', 'equalto', 'mixcoord') | first }}"
+  when: preflight.plan | selectattr('name', 'equalto', 'mixcoord') | list | length > 0
 
-- name: From an air-gapped mirror
+- name: Wait until hop 1 has rolled out
+  milvusops.cluster.milvus_wait_ready:
+    release: vectors
+    namespace: milvus
+    image_repository: "{{ preflight.release.image_repository }}"
+    image_tag: "{{ hop.image_tag }}"
+    expected_components: "{{ hop.expected_components }}"
+    removed_components: "{{ hop.removed_components }}"
+    message_queue: "{{ preflight.message_queue }}"
+    settle: 30
+  vars:
+    hop: "{{ preflight.plan | selectattr('name', 'equalto', 'mixcoord') | first }}"
+  when: preflight.plan | selectattr('name', 'equalto', 'mixcoord') | list | length > 0
+
+- name: Hop 2 (streaming), from an air-gapped mirror
   milvusops.cluster.milvus_helm_hop:
     release: vectors
     namespace: milvus
     hop_name: streaming
     chart_ref: oci://registry.internal/charts/milvus
-    chart_version: 5.0.0
-    values: "{{ preflight.plan[-1]['values'] }}"
+    chart_version: "{{ hop.chart_version }}"
+    values: "{{ hop['values'] }}"
+  vars:
+    hop: "{{ preflight.plan | selectattr('name', 'equalto', 'streaming') | first }}"
+  when: preflight.plan | selectattr('name', 'equalto', 'streaming') | list | length > 0
+
+- name: Wait until hop 2 has rolled out
+  milvusops.cluster.milvus_wait_ready:
+    release: vectors
+    namespace: milvus
+    image_repository: "{{ preflight.release.image_repository }}"
+    image_tag: "{{ hop.image_tag }}"
+    expected_components: "{{ hop.expected_components }}"
+    removed_components: "{{ hop.removed_components }}"
+    message_queue: "{{ preflight.message_queue }}"
+  vars:
+    hop: "{{ preflight.plan | selectattr('name', 'equalto', 'streaming') | first }}"
+  when: preflight.plan | selectattr('name', 'equalto', 'streaming') | list | length > 0
 """
 
 RETURN = r"""
@@ -120,6 +161,8 @@ command:
   returned: always
   type: list
   elements: str
+  sample: [helm, upgrade, vectors, milvus, --repo, "https://zilliztech.github.io/milvus-helm", --namespace, milvus,
+           --reset-then-reuse-values, --version, 4.2.58, --values, /tmp/milvusops-hop-x1y2/values.json]
 objects:
   description: Objects the hop adds, removes and changes, as C(Kind/name).
   returned: when the hop is not already applied
@@ -129,10 +172,13 @@ values_before:
   description: Stored user values before the hop, secrets hidden.
   returned: always
   type: dict
+  sample: {image: {all: {tag: v2.5.10}}, minio: {secretKey: "********"}}
 values_after:
   description: Stored user values after the hop (previous values with the hop's values on top), secrets hidden.
   returned: always
   type: dict
+  sample: {image: {all: {repository: milvusdb/milvus, tag: v2.5.16}}, minio: {secretKey: "********"},
+           mixCoordinator: {enabled: true}, pulsar: {enabled: true}, pulsarv3: {enabled: false}}
 """
 
 import json
@@ -151,10 +197,13 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
     diff_text, hop_state, object_changes, removals_refused, summary)
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX, merge_values
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_text, redact_values
+from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
+from ansible_collections.milvusops.cluster.plugins.module_utils.versions import HAS_PACKAGING, PACKAGING_IMPORT_ERROR
 
 
 def argument_spec():
     return connection_argument_spec(
+        helm=True,
         hop_name=dict(type="str", required=True),
         chart_ref=dict(type="str", default="milvus"),
         chart_repo_url=dict(type="str", default="https://zilliztech.github.io/milvus-helm"),
@@ -226,6 +275,7 @@ def read_release(helm, release, namespace):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    require_libraries(module, ("packaging", HAS_PACKAGING, PACKAGING_IMPORT_ERROR))
     params = module.params
     target = describe_target(params)
     release, namespace = params["release"], params["namespace"]

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: milvus_lock
 short_description: Take, renew or release the upgrade lock of a Milvus release
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - The lock is a C(coordination.k8s.io/v1) Lease named C(milvusops-upgrade-<release>) in the release namespace,
     with the holder, the purpose and an expiry (renew time plus duration).
@@ -21,9 +21,15 @@ description:
   - Writes are optimistic (resourceVersion preconditions), so two runs racing for the lock cannot both win.
 author:
   - milvusops maintainers (@milvusops)
+requirements:
+  - kubernetes >= 24.2.0 (Python)
 extends_documentation_fragment:
   - milvusops.cluster.connection
 attributes:
+  action_group:
+    support: full
+    membership: [milvusops.cluster.milvus]
+    description: Use C(group/milvusops.cluster.milvus) in C(module_defaults) to set the connection options once.
   check_mode:
     support: full
     description: Reports whether the lock would be taken or released, writes nothing.
@@ -80,14 +86,17 @@ holder:
   description: Who holds the lock after the task (null when released).
   returned: always
   type: str
+  sample: controller-1/20261201T101500/482913377
 expires:
   description: When the lock runs out unless renewed (UTC, ISO 8601).
   returned: when acquired
   type: str
+  sample: "2026-12-01T10:20:00+00:00"
 message:
   description: What happened, e.g. that a stale lock was taken over.
   returned: always
   type: str
+  sample: lock taken
 """
 
 import datetime
@@ -100,6 +109,8 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.connection impor
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Conflict, Kube, KubeError
 from ansible_collections.milvusops.cluster.plugins.module_utils.lock import (
     CREATE, REFUSE, RENEW, decide, expiry, lease_body, lease_name)
+from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
 
 
 def argument_spec():
@@ -172,6 +183,7 @@ def with_retries(action):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    require_libraries(module, ("kubernetes", HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR))
     name = lease_name(module.params["release"])
     try:
         kube = Kube(module.params)

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: milvus_preflight
 short_description: Inspect a Milvus Helm release and plan its upgrade from 2.5.x to 2.6.x
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads a Milvus release (Helm history and values, Deployments, Pods, the Milvus ConfigMap and the
     message-queue StatefulSets) and decides what the two-hop upgrade must do.
@@ -23,9 +23,17 @@ description:
   - With blockers the task fails listing every blocker, unless O(fail_on_blockers=false).
 author:
   - milvusops maintainers (@milvusops)
+requirements:
+  - kubernetes >= 24.2.0 (Python)
+  - packaging >= 21.0 (Python)
 extends_documentation_fragment:
   - milvusops.cluster.connection
+  - milvusops.cluster.connection.helm
 attributes:
+  action_group:
+    support: full
+    membership: [milvusops.cluster.milvus]
+    description: Use C(group/milvusops.cluster.milvus) in C(module_defaults) to set the connection options once.
   check_mode:
     support: full
     description: Read only; behaves the same in check mode.
@@ -164,6 +172,7 @@ layout:
       preflight read.
   returned: always
   type: dict
+  sample: {fullname: vectors-milvus, name: milvus, configmap: vectors-milvus, custom_configmap: false}
   contains:
     fullname:
       description: The fullname; Deployments are C(<fullname>-<component>), the proxy Service is C(<fullname>).
@@ -185,6 +194,7 @@ user_values:
   description: The values stored by the operator (C(helm get values)), secrets hidden.
   returned: when the release exists
   type: dict
+  sample: {image: {all: {tag: v2.5.10}}, minio: {accessKey: "********", secretKey: "********"}}
 plan:
   description: The hops still needed, in order, each with the complete values it sets.
   returned: always
@@ -202,15 +212,19 @@ blockers:
   returned: always
   type: list
   elements: str
+  sample: ["the release is pending-upgrade (another helm operation is running or was killed): inspect helm history
+            and roll back to the last deployed revision, then run again"]
 upgrade_warnings:
   description: Risks worth knowing before the upgrade (also shown as Ansible warnings).
   returned: always
   type: list
   elements: str
+  sample: ["2.5.22 fixes a data-loss bug and 2.5.21 a CVE; consider intermediate_version v2.5.22 or later"]
 up_to_date:
   description: True when the release already runs the target version or newer.
   returned: always
   type: bool
+  sample: false
 denied:
   description: The rights the API server refused, as SelfSubjectAccessReview resource attributes.
   returned: when a right is missing (the task fails)
@@ -222,6 +236,11 @@ summary:
   returned: always
   type: list
   elements: str
+  sample:
+    - "prod-eu-1: vectors in milvus runs v2.5.10 on chart 4.2.20 (separate coordinators, message queue pulsar-v2)"
+    - >-
+      hop 1 (mixcoord): chart 4.2.58, image v2.5.16; adds datanode, indexnode, mixcoord, proxy, querynode;
+      removes datacoord, indexcoord, querycoord, rootcoord
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -234,12 +253,16 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube
 from ansible_collections.milvusops.cluster.plugins.module_utils.observe import observe
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import build_plan, describe
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_strings, redact_values
+from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
+from ansible_collections.milvusops.cluster.plugins.module_utils.versions import HAS_PACKAGING, PACKAGING_IMPORT_ERROR
 
 MQ_KINDS = ["pulsar-v2", "pulsar-v3", "kafka", "woodpecker", "external-pulsar", "external-kafka"]
 
 
 def argument_spec():
     return connection_argument_spec(
+        helm=True,
         intermediate_version=dict(type="str", default="v2.5.16"),
         intermediate_chart=dict(type="str", default="4.2.58"),
         target_version=dict(type="str", default="v2.6.4"),
@@ -314,6 +337,8 @@ def check_access(module, kube, target):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    require_libraries(module, ("kubernetes", HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR),
+                      ("packaging", HAS_PACKAGING, PACKAGING_IMPORT_ERROR))
     params = module.params
     target = describe_target(params)
     helm_path = module.get_bin_path(params["helm_binary"])

@@ -12,7 +12,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: milvus_report
 short_description: Write a run report file on the Ansible controller
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - Writes O(content) to O(dest) on the controller, whatever host the task runs for, creating missing folders.
   - The file is written to a temporary name next to O(dest) and renamed over it, so a reader (or a run that is
@@ -66,4 +66,5 @@ size:
   description: Bytes written.
   returned: always
   type: int
+  sample: 1832
 """

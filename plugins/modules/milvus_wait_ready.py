@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: milvus_wait_ready
 short_description: Wait until a Milvus release has rolled out a hop, and verify its message queue
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Watches the release's Milvus Deployments, ReplicaSets and Pods (Kubernetes watches, no sleep loops) until
     the hop's end state holds. Every expected component's Deployment is rolled out (observed generation current,
@@ -25,9 +25,16 @@ description:
   - Read only.
 author:
   - milvusops maintainers (@milvusops)
+requirements:
+  - kubernetes >= 24.2.0 (Python)
+  - packaging >= 21.0 (Python)
 extends_documentation_fragment:
   - milvusops.cluster.connection
 attributes:
+  action_group:
+    support: full
+    membership: [milvusops.cluster.milvus]
+    description: Use C(group/milvusops.cluster.milvus) in C(module_defaults) to set the connection options once.
   check_mode:
     support: full
     description: Read only; waits the same in check mode.
@@ -124,37 +131,49 @@ ready:
   description: True when the end state holds (always true on success unless O(return_after) fired first).
   returned: always
   type: bool
+  sample: true
 state:
   description: C(ready), C(rolling) or C(failed).
   returned: always
   type: str
+  sample: ready
 components:
   description: Per component, replicas, updated, ready and available counts, image, state and reason.
   returned: always
   type: dict
+  sample:
+    proxy: {state: ready, reason: "", replicas: 1, updated: 1, ready: 1, available: 1,
+            image: "milvusdb/milvus:v2.5.16", deployment: vectors-milvus-proxy}
+    rootcoord: {state: removing, reason: "1 pod(s) still running: vectors-milvus-rootcoord-7d9f-abcde", expected: false}
 waiting_for:
   description: What is still not done, one line per component.
   returned: always
   type: list
   elements: str
+  sample: ["rootcoord: 1 pod(s) still running: vectors-milvus-rootcoord-7d9f-abcde"]
 failures:
   description: Pods that cannot become ready, with container and reason.
   returned: always
   type: list
   elements: dict
+  sample: [{pod: vectors-milvus-querynode-5c6b-xyz12, container: querynode, reason: CrashLoopBackOff,
+             message: "back-off 40s restarting failed container"}]
 elapsed:
   description: Seconds this call waited.
   returned: always
   type: float
+  sample: 73.4
 ready_after:
   description: Seconds from the call's start until the rollout was first seen complete.
   returned: when ready
   type: float
+  sample: 42.9
 message_queue_problems:
   description: What changed in the message queue (empty when nothing did).
   returned: when O(message_queue) is given and the rollout is ready
   type: list
   elements: str
+  sample: []
 """
 
 import time
@@ -170,6 +189,9 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
 from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import FAILED, READY, assess, component_of
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_url_userinfo
 from ansible_collections.milvusops.cluster.plugins.module_utils.rollout import ReleaseView
+from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
+from ansible_collections.milvusops.cluster.plugins.module_utils.versions import HAS_PACKAGING, PACKAGING_IMPORT_ERROR
 
 HEALTHZ_RETRY = (0.2, 0.5, 1.0, 2.0)
 METRICS_PORT = 9091
@@ -326,6 +348,8 @@ class Waiter(object):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    require_libraries(module, ("kubernetes", HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR),
+                      ("packaging", HAS_PACKAGING, PACKAGING_IMPORT_ERROR))
     try:
         kube = Kube(module.params)
     except KubeError as exc:

@@ -92,7 +92,8 @@ def test_spec_types_defaults_and_aliases():
     assert spec["validate_certs"]["type"] == "bool"
     assert "verify_ssl" in spec["validate_certs"]["aliases"]
     assert "ssl_ca_cert" in spec["ca_cert"]["aliases"]
-    assert spec["helm_binary"]["default"] == "helm"
+    assert "helm_binary" not in spec
+    assert connection_argument_spec(helm=True)["helm_binary"] == {"type": "path", "default": "helm"}
 
 
 def test_spec_extra_options_and_independent_copies():

@@ -160,8 +160,10 @@ class FakeKube(object):
     """Stands in for kube.Kube: label-selected lists, scripted watch events, proxy answers."""
 
     def __init__(self, objects=None, configmaps=(), server="1.31.0", healthz=(200, "OK"), metrics=None,
-                 events=None):
+                 events=None, refused=()):
         self.lock = threading.Lock()
+        self.refused = set(refused)   # (verb, resource[/subresource]) the fake API server does not allow
+        self.reviews = []
         self.objects = dict((kind, list(items)) for kind, items in (objects or {}).items())
         self.configmaps = dict((cm["metadata"]["name"], cm) for cm in configmaps)
         self.server = server
@@ -180,6 +182,11 @@ class FakeKube(object):
 
     def server_version(self):
         return self.server
+
+    def denied(self, reviews):
+        self.reviews.extend(reviews)
+        return [r for r in reviews
+                if (r["verb"], "/".join(filter(None, (r["resource"], r.get("subresource"))))) in self.refused]
 
     def list(self, kind, namespace, label_selector=None):
         with self.lock:
@@ -215,7 +222,7 @@ class FakeKube(object):
 
 # -- milvus_preflight -------------------------------------------------------------------------
 
-def preflight_setup(monkeypatch, observed):
+def preflight_setup(monkeypatch, observed, refused=()):
     sts_objects = []
     for family, names in observed["mq_statefulsets"].items():
         for name in names:
@@ -227,7 +234,8 @@ def preflight_setup(monkeypatch, observed):
     helm = FakeHelm(observed["release"]["history"] if observed["release"] else None,
                     observed["user_values"], observed["all_values"], version=observed["helm_version"])
     kube = FakeKube({"Deployment": observed["deployments"] + [other_release], "Pod": observed["pods"],
-                     "StatefulSet": sts_objects}, configmaps=[observed["configmap"]], server=observed["kube_version"])
+                     "StatefulSet": sts_objects}, configmaps=[observed["configmap"]], server=observed["kube_version"],
+                    refused=refused)
     monkeypatch.setattr(milvus_preflight, "Helm", helm.bind)
     monkeypatch.setattr(milvus_preflight, "Kube", kube.bind)
     return helm, kube
@@ -325,6 +333,25 @@ def test_preflight_missing_release_is_a_blocker(monkeypatch, capsys):
     assert "not found" in result["blockers"][0]
     assert "release" not in result
     assert not [c for c in helm.calls if c[0] == "get_values"]
+
+
+def test_preflight_refuses_an_identity_lacking_rights_before_reading_anything(monkeypatch, capsys):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar(),
+                                 refused={("patch", "deployments"), ("get", "services/proxy")})
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, cluster_name="prod-1"), capsys)
+    assert result["failed"]
+    assert "may not patch deployments.apps; get services/proxy" in result["msg"]
+    assert "milvus_kubeconfig" in result["msg"] and "nothing was changed" in result["msg"]
+    assert sorted(r["verb"] + " " + r["resource"] for r in result["denied"]) == ["get services", "patch deployments"]
+    assert [r.get("subresource") for r in result["denied"] if r["resource"] == "services"] == ["proxy"]
+    assert not helm.calls and not kube.lists          # refused before the release was even read
+
+
+def test_preflight_in_read_mode_asks_only_about_reads(monkeypatch, capsys):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar(), refused={("patch", "deployments")})
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, required_access="read"), capsys)
+    assert not result.get("failed"), result
+    assert kube.reviews and {r["verb"] for r in kube.reviews} <= {"get", "list", "watch"}
 
 
 def test_preflight_redacts_secrets_in_user_values(monkeypatch, capsys):
