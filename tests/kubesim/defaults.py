@@ -60,7 +60,9 @@ def _default(store, res, obj, old):
         us = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
         if us.get("type", "RollingUpdate") == "RollingUpdate":
             us.setdefault("type", "RollingUpdate")
-            us.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+            rolling = us.setdefault("rollingUpdate", {})
+            rolling.setdefault("partition", 0)
+            rolling.setdefault("maxUnavailable", 1)      # MaxUnavailableStatefulSet is on in 1.37
         for vct in spec.get("volumeClaimTemplates") or []:
             vct.setdefault("apiVersion", "v1")
             vct.setdefault("kind", "PersistentVolumeClaim")
@@ -182,8 +184,23 @@ def _validate(res, obj, old):
                                                   "for bound claims")])
 
 
+def drop_nulls(value):
+    """What decoding into typed objects does to JSON nulls: a null field is an absent field
+    (so a chart that renders `annotations: null` stores no annotations, as on a real server)."""
+    if isinstance(value, dict):
+        for key in [key for key, item in value.items() if item is None]:
+            del value[key]
+        for item in value.values():
+            drop_nulls(item)
+    elif isinstance(value, list):
+        for item in value:
+            drop_nulls(item)
+    return value
+
+
 def admit(store, res, obj, old):
-    """Default then validate `obj` in place; raises ApiError (422) when invalid."""
+    """Drop nulls, default, then validate `obj` in place; raises ApiError (422) when invalid."""
+    drop_nulls(obj)
     if res.kind not in ("ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "ClusterRole",
                         "ClusterRoleBinding", "Event", "Endpoints", "Lease", "StorageClass", "Namespace"):
         obj.setdefault("spec", {})

@@ -51,6 +51,11 @@ def invalid(res, name, causes):
                     if res.group else f'{res.kind} "{name}" is invalid: {text}', details)
 
 
+def unprocessable(message):
+    """422 for a request that is well-formed but cannot be applied (a JSON patch whose test fails)."""
+    return ApiError(422, "UnprocessableEntity", message)
+
+
 def bad_request(message):
     return ApiError(400, "BadRequest", message)
 

@@ -5,6 +5,10 @@ import copy
 import jsonpatch
 
 
+class PatchApplyError(ValueError):
+    """A well-formed patch that does not apply to the object (the real server answers 422)."""
+
+
 class PatchError(ValueError):
     pass
 
@@ -177,4 +181,4 @@ def json_patch(original, operations):
     try:
         return jsonpatch.apply_patch(original, operations, in_place=False)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError) as e:
-        raise PatchError(str(e)) from e
+        raise PatchApplyError(str(e)) from e

@@ -222,6 +222,8 @@ class Store:
                     raise errors.unsupported_media_type(patch_type)
             except patchlib.PatchError as e:
                 raise errors.bad_request(str(e)) from e
+            except patchlib.PatchApplyError as e:
+                raise errors.unprocessable(str(e)) from e
             if not isinstance(new, dict):
                 raise errors.bad_request("patch result is not an object")
             meta = new.setdefault("metadata", {})

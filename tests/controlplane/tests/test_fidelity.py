@@ -17,10 +17,7 @@ from tests.kubesim.states import get_state
 from tests.kubesim.tests.util import client_env, wait_for
 
 # (sequence, field) -> why the difference does not matter to the collection
-ACCEPTED = {
-    ("defaults", "template.spec.containers[0].resources"):
-        "the real server keeps an empty `resources: {}`; the collection never reads resources",
-}
+ACCEPTED = {}
 
 
 class Side:
