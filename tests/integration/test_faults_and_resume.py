@@ -8,16 +8,18 @@ CLUSTERS = [
     ("fine-2", "v2516-mixcoord"),
     ("fine-3", "v2516-kafka"),
 ]
-WAIT_TIMEOUT = 240
+WAIT_TIMEOUT = 900   # a failure found well before this is found by the failure, not the clock
 
 
 def test_crash_loop_fails_fast_others_complete_and_rerun_resumes(make_harness):
     harness = make_harness(CLUSTERS)
+    inventory = harness.inventory(extra_host_vars=dict((name, {"milvus_wait_timeout": WAIT_TIMEOUT})
+                                                       for name, _ in CLUSTERS))
     crashy = harness.fleet["crashy"].cluster
     crashy.faults.add({"type": "crashloop", "image": "v2.6.4"})
 
     started = time.monotonic()
-    run = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
+    run = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True}, inventory=inventory)
     assert run.rc != 0, run.output
     report = run.cluster_report("crashy")
     assert report["status"] == "failed"
@@ -33,7 +35,7 @@ def test_crash_loop_fails_fast_others_complete_and_rerun_resumes(make_harness):
 
     revision = harness.history("crashy")[-1]["revision"]
     crashy.faults.clear()
-    rerun = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
+    rerun = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True}, inventory=inventory)
     assert rerun.rc == 0, rerun.output
     report = rerun.cluster_report("crashy")
     # Hop 2 was applied before the wait failed: the re-run never repeats hop 1 and adds no revision.
