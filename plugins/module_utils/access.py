@@ -45,7 +45,7 @@ def access_reviews(namespace, read_only=False):
     reviews = []
     for rights, scope in ((NAMESPACED_RIGHTS, namespace), (CLUSTER_RIGHTS, None)):
         for group, resource, verbs in rights:
-            name, _, subresource = resource.partition("/")
+            name, subresource = (resource.split("/", 1) + [""])[:2]
             for verb in verbs:
                 if read_only and (verb not in READ_ONLY_VERBS or name in NOT_READ_BY_READ_ONLY_RUNS):
                     continue

@@ -47,7 +47,7 @@ class Identity:
 
 def apply_rbac_manifest(plane, manifest=RBAC_MANIFEST, transform=None):
     """Create the ClusterRoles of the manifest, each changed (or dropped: None) by transform first."""
-    for role in yaml.safe_load_all(Path(manifest).read_text()):
+    for role in yaml.safe_load(Path(manifest).read_text())["items"]:
         if transform:
             role = transform(role)
             if role is None:

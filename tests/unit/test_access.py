@@ -28,7 +28,8 @@ def needed(rights):
 
 
 def test_the_shipped_manifest_grants_exactly_what_the_collection_checks():
-    roles = dict((doc["metadata"]["name"], doc) for doc in yaml.safe_load_all(open(MANIFEST)))
+    with open(MANIFEST) as handle:
+        roles = dict((doc["metadata"]["name"], doc) for doc in yaml.safe_load(handle)["items"])
     assert granted(roles["milvusops-upgrader"]) == needed(NAMESPACED_RIGHTS)
     assert granted(roles["milvusops-upgrader-cluster"]) == needed(CLUSTER_RIGHTS)
 
