@@ -1,6 +1,10 @@
 """A fleet where one cluster's 2.6 pods crash-loop: it fails fast, the others finish, a re-run resumes."""
 
+import pytest
 import time
+
+# Simulator only: the real backend's pod faults are proven in test_real_backend.py; this keeps the four-cluster resume quick.
+pytestmark = pytest.mark.kubesim
 
 CLUSTERS = [
     ("crashy", "v2510-separate-pulsar2"),

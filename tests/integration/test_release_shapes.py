@@ -23,6 +23,9 @@ import yaml
 from kubernetes import client as kube_client
 from kubernetes import config as kube_config
 
+# Simulator only: five releases in one namespace of one simulated cluster (on the real backend: next).
+pytestmark = pytest.mark.kubesim
+
 CLUSTER = "shapes"
 NAMESPACE = "milvus"
 # host -> (release, what helm install sets, fullname, chart name label)
