@@ -61,7 +61,8 @@ def test_pod_fault_and_recovery(kubesim, fault, check):
         for p in ps:
             if (cstatus(p).get("state") or {}).get("waiting", {}).get("reason") == "ErrImagePull":
                 seen_pull_error.append(True)
-        return len(ps) == 2 and all(check(p, cstatus(p)) and not ready(p) for p in ps)
+        # a pod the kubelet has not reported on yet has no container status to judge
+        return len(ps) == 2 and all(cstatus(p).get("state") and check(p, cstatus(p)) and not ready(p) for p in ps)
     wait_for(faulty, timeout=10, what=f"{fault} pod state")
     if fault == "imagepull":
         assert seen_pull_error, "ErrImagePull comes before ImagePullBackOff"
