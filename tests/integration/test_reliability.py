@@ -255,7 +255,9 @@ def test_a_controller_killed_between_the_hops_resumes_with_hop_2(harness):
 
 def test_a_lock_shorter_than_the_upgrade_is_renewed_through_it_and_progress_is_shown(harness):
     cluster = harness.fleet["renew"].cluster
-    cluster.set_config(pod_start_delay=4)
+    # Pods take 12 s to start: longer than a loaded machine needs to start the wait module after helm
+    # returns (4 s was not: the first slice of hop 2 then already found it ready and said nothing).
+    cluster.set_config(pod_start_delay=12)
     cluster.reset_counters()
     # a 2 s lock and 1 s wait slices: the lock is renewed between slices, each slice says what is rolling
     result = run(harness, "renew", extra_vars={"milvus_lock_seconds": 2, "milvus_progress_interval": 1})
