@@ -61,11 +61,11 @@ kubesim-test: venv
 controlplane:
 	bash tests/controlplane/build.sh
 
-# Both backends in one run, inside the namespace: the control plane's own tests, the fidelity
-# comparison with kubesim, and every integration scenario (the summary counts each backend).
+# Both backends at once, inside the namespace (tests/run_integration.py): the control plane's own
+# tests, the fidelity comparison with kubesim and the real-backend scenarios in one pytest, the
+# simulator's scenarios in another; each prints how many tests ran on its backend.
 integration: venv controlplane
-	$(BIN)/python -m tests.controlplane.netns -- \
-		$(BIN)/python -m pytest tests/controlplane/tests tests/integration -q $(PYTEST_ARGS)
+	$(BIN)/python -m tests.controlplane.netns -- $(BIN)/python -m tests.run_integration $(PYTEST_ARGS)
 
 test: sanity lint unit packaging kubesim-test integration
 
