@@ -4,11 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 TMP := $(abspath .tmp)
-PIP_BOOTSTRAP := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 SANITY_PYTHON ?= 3.11
 PYTEST_ARGS ?=
 
-.PHONY: help venv test sanity lint unit packaging kubesim-test controlplane integration demo bench changelog build clean
+.PHONY: help venv test test-matrix sanity lint unit packaging kubesim-test controlplane integration demo bench changelog build clean
 
 help:
 	@echo "make demo   - simulated fleet upgraded end to end by the real playbook"
@@ -17,7 +16,7 @@ help:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt tests/requirements.txt
+$(VENV)/.installed: requirements.txt tests/requirements.txt tests/requirements-run.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r tests/requirements.txt
@@ -26,19 +25,24 @@ $(VENV)/.installed: requirements.txt tests/requirements.txt
 # ansible-test needs the collection at ansible_collections/milvusops/cluster: we check what we ship,
 # the built artifact (galaxy.yml build_ignore leaves the simulator and tests out), unpacked there.
 # The folder lies outside this git checkout, or ansible-test would ask git and see only ignored files.
-$(PIP_BOOTSTRAP): tests/sanity/get_pip_offline.py
-	mkdir -p $(dir $@)
-	cp $< $@
+# Each ansible-test pins its own pip and looks for ~/.ansible/test/cache/get_pip_<version>.py: the
+# stand-in goes under the name the ansible-test of SANITY_BIN asks for.
+PIP_STANDIN_NAME = $$($(SANITY_BIN)/python -c 'import pathlib, re, ansible_test; \
+	text = (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text(); \
+	print("get_pip_%s.py" % re.search(r"pip=.([0-9.]+).,", text).group(1).replace(".", "_"))')
 
 build: venv
 	rm -rf $(TMP)/build && mkdir -p $(TMP)/build
 	$(BIN)/ansible-galaxy collection build --force --output-path $(TMP)/build .
 
-sanity: build $(PIP_BOOTSTRAP)
+# SANITY_BIN: the venv whose ansible-test checks it (test-matrix sets one per ansible-core).
+SANITY_BIN ?= $(BIN)
+sanity: build
+	mkdir -p $(HOME)/.ansible/test/cache && cp tests/sanity/get_pip_offline.py $(HOME)/.ansible/test/cache/$(PIP_STANDIN_NAME)
 	set -e; root=$$(mktemp -d); trap 'rm -rf "$$root"' EXIT; \
 	dir=$$root/ansible_collections/milvusops/cluster; mkdir -p $$dir; \
 	tar -xzf $(TMP)/build/milvusops-cluster-*.tar.gz -C $$dir; \
-	cd $$dir && PATH=$(BIN):$$PATH $(BIN)/ansible-test sanity --venv --python $(SANITY_PYTHON) --color no
+	cd $$dir && PATH=$(SANITY_BIN):$$PATH $(SANITY_BIN)/ansible-test sanity --venv --python $(SANITY_PYTHON) --color no
 
 # ansible-lint resolves milvusops.cluster.* through a collections path that points at this checkout.
 lint: venv
@@ -68,6 +72,38 @@ integration: venv controlplane
 	$(BIN)/python -m tests.controlplane.netns -- $(BIN)/python -m tests.run_integration $(PYTEST_ARGS)
 
 test: sanity lint unit packaging kubesim-test integration
+
+# --- make test-matrix (CI runs it after make test): the versions people run ---------------------
+# MATRIX_CORES: every ansible-core minor that meta/runtime.yml admits and PyPI serves for this Python,
+# but the newest, which is the main venv's (make test covers it). The oldest core gets the lowest
+# kubernetes client and packaging that requirements.txt admits (MATRIX_LOWEST). Each core: sanity and
+# unit tests; the lowest combination and every helm of tests/controlplane/versions.env: one fleet
+# upgrade on the real control plane (tests/integration/test_versions.py). tests/packaging holds these
+# equal to what the collection declares.
+MATRIX_CORES := 2.16 2.17 2.18
+MATRIX_LOWEST := kubernetes==24.2.0 packaging==21.0
+MATRIX := $(TMP)/matrix
+LOWEST_CORE := $(firstword $(MATRIX_CORES))
+
+$(MATRIX)/core-%/.installed: requirements.txt tests/requirements-run.txt
+	rm -rf $(MATRIX)/core-$* && $(PYTHON) -m venv $(MATRIX)/core-$*
+	$(MATRIX)/core-$*/bin/pip install --quiet --disable-pip-version-check "ansible-core==$*.*" \
+		-r requirements.txt -r tests/requirements-run.txt $(if $(filter $*,$(LOWEST_CORE)),$(MATRIX_LOWEST))
+	touch $@
+
+test-matrix: venv controlplane $(foreach core,$(MATRIX_CORES),$(MATRIX)/core-$(core)/.installed)
+	set -e; for core in $(MATRIX_CORES); do \
+		echo "== ansible-core $$core: sanity, unit"; \
+		$(MAKE) --no-print-directory sanity SANITY_BIN=$(MATRIX)/core-$$core/bin; \
+		$(MATRIX)/core-$$core/bin/python -m pytest tests/unit -q -p no:cacheprovider; \
+	done
+	set -e; helms=$$(bash tests/controlplane/build_helm.sh); \
+	$(BIN)/python -m tests.controlplane.netns -- bash -c 'set -e; \
+		for helm in '"$$helms"'; do echo "== fleet upgrade with $$helm"; \
+			MILVUSOPS_TEST_HELM=$$helm $(BIN)/python -m pytest tests/integration/test_versions.py -q -p no:cacheprovider; \
+		done; \
+		echo "== fleet upgrade on ansible-core $(LOWEST_CORE) with $(MATRIX_LOWEST)"; \
+		$(MATRIX)/core-$(LOWEST_CORE)/bin/python -m pytest tests/integration/test_versions.py -q -p no:cacheprovider'
 
 # BACKEND=real runs the demo on the real control plane (built on first use) instead of kubesim.
 BACKEND ?= kubesim

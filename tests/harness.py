@@ -17,7 +17,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-HELM = str(BIN / "helm") if (BIN / "helm").exists() else "helm"
+# The helm the collection drives: the venv's (tests/requirements.txt), or MILVUSOPS_TEST_HELM, which
+# `make test-matrix` sets to each helm of tests/controlplane/versions.env in turn.
+HELM = os.environ.get("MILVUSOPS_TEST_HELM") or (str(BIN / "helm") if (BIN / "helm").exists() else "helm")
 
 
 def collections_path():

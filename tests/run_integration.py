@@ -17,8 +17,8 @@ import time
 
 HALVES = {
     # the control plane's own tests and its fidelity comparison need it too
-    "real": ["tests/controlplane/tests", "tests/integration", "-m", "not kubesim"],
-    "kubesim": ["tests/integration", "-m", "kubesim"],
+    "real": ["tests/controlplane/tests", "tests/integration", "-m", "not kubesim and not matrix"],
+    "kubesim": ["tests/integration", "-m", "kubesim and not matrix"],
 }
 
 
@@ -37,7 +37,7 @@ def main(pytest_args):
     started = time.monotonic()
     runs, codes = {}, {}
     for name, selection in HALVES.items():
-        command = [sys.executable, "-m", "pytest", *selection, "-q", "-p", "no:cacheprovider", *pytest_args]
+        command = [sys.executable, "-m", "pytest", *selection, "-v", "-p", "no:cacheprovider", *pytest_args]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         thread = threading.Thread(target=relay, args=(name, process, lock, started, codes), daemon=True)
         thread.start()

@@ -3,8 +3,9 @@ its first cluster and user, with CA and client certificate files or inline data,
 
 import base64
 import json
-import tempfile
+import os
 import ssl
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -12,14 +13,29 @@ import urllib.request
 import yaml
 
 
-def _file(entry, key):
-    """The path of a kubeconfig file entry, writing `<key>-data` to a private temp file if inline."""
+def _pem(entry, key):
+    """The PEM text of a kubeconfig file entry, inline (`<key>-data`) or from its file; None if unset."""
     if entry.get(key + "-data"):
-        handle = tempfile.NamedTemporaryFile(prefix="kubeconfig-", delete=False)
-        handle.write(base64.b64decode(entry[key + "-data"]))
-        handle.close()
-        return handle.name
-    return entry.get(key)
+        return base64.b64decode(entry[key + "-data"]).decode()
+    if entry.get(key):
+        with open(entry[key]) as handle:
+            return handle.read()
+    return None
+
+
+def _client_context(cluster, user):
+    """TLS context trusting the cluster's CA, with the user's client certificate if it has one. The
+    ssl module loads a certificate chain only from files: they live in a folder gone once it is loaded."""
+    context = ssl.create_default_context(cadata=_pem(cluster, "certificate-authority"))
+    certificate = _pem(user, "client-certificate")
+    if certificate:
+        with tempfile.TemporaryDirectory(prefix="kubeconfig-") as folder:
+            cert_file, key_file = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+            for path, text in ((cert_file, certificate), (key_file, _pem(user, "client-key"))):
+                with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
+                    handle.write(text)
+            context.load_cert_chain(cert_file, key_file)
+    return context
 
 
 class Api:
@@ -32,11 +48,7 @@ class Api:
         self.headers = {"Accept": "application/json"}
         if user.get("token"):
             self.headers["Authorization"] = "Bearer " + user["token"]
-        self.ssl = None
-        if self.server.startswith("https:"):
-            self.ssl = ssl.create_default_context(cafile=_file(cluster, "certificate-authority"))
-            if _file(user, "client-certificate"):
-                self.ssl.load_cert_chain(_file(user, "client-certificate"), _file(user, "client-key"))
+        self.ssl = _client_context(cluster, user) if self.server.startswith("https:") else None
 
     def request(self, method, path, body=None, content_type="application/json", timeout=10):
         """(status, parsed JSON or text); connection errors raise OSError."""

@@ -27,6 +27,7 @@ _outcomes = collections.defaultdict(collections.Counter)
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "kubesim: the test needs the simulator (injected API faults and the like)")
+    config.addinivalue_line("markers", "matrix: run by `make test-matrix` once per helm, ansible-core and client")
 
 
 def backend_of(node):

@@ -8,8 +8,27 @@ app.kubernetes.io/name=milvus, app.kubernetes.io/instance=<release>, component=<
 
 from __future__ import absolute_import, division, print_function
 
+import contextlib
 import copy
 import hashlib
+import json
+
+try:  # ansible-core 2.19+: the supported way to hand a module its arguments
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # 2.16-2.18 read them from basic._ANSIBLE_ARGS (make test-matrix runs those)
+    from unittest import mock
+
+    from ansible.module_utils import basic as _basic
+    from ansible.module_utils.common import warnings as _warnings
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        encoded = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode()
+        # these cores keep warnings in process-wide lists: one module run must not see the last one's
+        with mock.patch.object(_basic, "_ANSIBLE_ARGS", encoded), \
+                mock.patch.object(_warnings, "_global_warnings", []), \
+                mock.patch.object(_warnings, "_global_deprecations", []):
+            yield
 
 SEPARATE = ["rootcoord", "querycoord", "datacoord", "indexcoord"]
 NODES_25 = ["proxy", "querynode", "datanode", "indexnode"]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
+from factories import patch_module_args
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     CONNECTION_ARGUMENT_SPEC, cluster_label, connection_argument_spec, describe_target, helm_environment)

@@ -16,9 +16,9 @@ import time
 import pytest
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 
 import factories as f
+from factories import patch_module_args
 from test_hop import HOP1_VALUES, LIVE, RENDERED_HOP1, RENDERED_SWITCH
 from ansible_collections.milvusops.cluster.plugins.module_utils import mq
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import HelmError

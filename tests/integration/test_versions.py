@@ -1,0 +1,86 @@
+"""One fleet upgrade with whatever tools this pytest runs with: the helm of MILVUSOPS_TEST_HELM and the
+ansible-core and kubernetes client of this Python. `make test-matrix` runs it once per helm of
+tests/controlplane/versions.env and once on the lowest ansible-core and client the collection
+declares; the default suite leaves it out (marker `matrix`), test_upgrade_fleet covers its own tools.
+
+Per version it proves what the collection relies on helm for: the version check, history and values
+parsing (preflight's plan), the server-side render (check mode's diff), `--reset-then-reuse-values`
+(the values a hop leaves behind) and an idempotent second run.
+"""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.harness import HELM
+
+pytestmark = pytest.mark.matrix
+
+CLUSTERS = [
+    ("separate", "v2510-separate-pulsar2"),   # both hops, the old default Pulsar v2 kept pinned
+    ("kafka", "v2516-kafka"),                 # hop 2 only
+]
+
+# the values the two hops set (image, the coordinators, the streaming node); the rest is the user's
+HOP_OWNED = {"image", "mixCoordinator", "rootCoordinator", "queryCoordinator", "dataCoordinator",
+             "indexCoordinator", "streaming", "streamingNode", "indexNode"}
+
+
+def tool_versions():
+    helm = subprocess.run([HELM, "version", "--template", "{{.Version}}"], capture_output=True, text=True,
+                          check=True).stdout.strip().lstrip("v")
+    import ansible.release
+    import kubernetes
+    return {"helm": helm, "ansible-core": ansible.release.__version__, "kubernetes": kubernetes.__version__,
+            "python": sys.version.split()[0]}
+
+
+@pytest.fixture(scope="module")
+def harness(make_harness):
+    print("tools:", tool_versions())
+    return make_harness(CLUSTERS)
+
+
+def milvus_images(harness, name):
+    return sorted(set(
+        c["image"] for obj in harness.objects(name, "Deployment").values()
+        if obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "milvus"
+        for c in obj["spec"]["template"]["spec"]["containers"]))
+
+
+def test_check_mode_renders_on_the_server_and_changes_nothing(harness):
+    revisions = dict((name, harness.history(name)[-1]["revision"]) for name, _ in CLUSTERS)
+    run = harness.playbook("upgrade", "--check", "--diff")
+    assert run.rc == 0, run.output
+    assert "+ Deployment/rel-milvus-mixcoord" in run.output       # from helm's --dry-run=server manifest
+    assert "- Deployment/rel-milvus-rootcoord" in run.output
+    for name, _ in CLUSTERS:
+        assert harness.history(name)[-1]["revision"] == revisions[name], name
+    report = run.cluster_report("separate")
+    assert report["planned_hops"] == ["mixcoord", "streaming"]
+    assert report["helm_version"] == tool_versions()["helm"]      # the helm under test drove it
+
+
+def test_the_fleet_is_upgraded_and_a_second_run_changes_nothing(harness):
+    user_values = dict((name, harness.helm_json(name, "get", "values", harness.fleet[name].release)) for name, _ in CLUSTERS)
+    run = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
+    assert run.rc == 0, run.output
+    for name, _ in CLUSTERS:
+        assert milvus_images(harness, name) == ["milvusdb/milvus:v2.6.4"], name
+        assert harness.history(name)[-1]["chart"] == "milvus-5.0.0", name
+        values = harness.helm_json(name, "get", "values", harness.fleet[name].release)
+        # --reset-then-reuse-values: every value the user had set is still set, beside what the hops set
+        kept = set(user_values[name]) - HOP_OWNED
+        assert kept, "the fixture %s sets no value of its own" % name
+        for key in kept:
+            assert values.get(key) == user_values[name][key], (name, key)
+        assert values["streaming"]["enabled"] is True and values["indexNode"]["enabled"] is False, name
+    assert [h["name"] for h in run.cluster_report("separate")["hops_applied"]] == ["mixcoord", "streaming"]
+    assert harness.helm_json("separate", "get", "values", harness.fleet["separate"].release)["pulsar"]["enabled"] is True
+
+    again = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
+    assert again.rc == 0, again.output
+    for name, _ in CLUSTERS:
+        assert again.recap()[name]["changed"] == 0, (name, again.recap()[name])
+        assert again.cluster_report(name)["status"] == "up_to_date", name
