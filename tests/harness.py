@@ -94,7 +94,7 @@ class Harness:
 
     def start_playbook(self, name, *args, extra_vars=None, inventory=None):
         """Start a playbook in the background (its own process group, so a test can kill it whole)."""
-        command, env, report_dir = self._command(name, args, extra_vars, inventory)
+        command, env, report_dir = self._command(name, args, extra_vars, inventory, None)
         proc = subprocess.Popen(command, env=env, cwd=str(self.workdir), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
         return proc, report_dir
@@ -105,7 +105,7 @@ class Harness:
         return Run(subprocess.CompletedProcess(proc.args, proc.returncode, out, ""), report_dir,
                    time.monotonic() - started)
 
-    def _command(self, name, args, extra_vars, inventory):
+    def _command(self, name, args, extra_vars, inventory, environment=None):
         self.runs += 1
         report_dir = self.workdir / ("report-%d" % self.runs)
         env = self.fleet.helm_env()
@@ -119,6 +119,7 @@ class Harness:
             "ANSIBLE_FORKS": str(max(5, len(self.fleet))),
             "PATH": "%s%s%s" % (BIN, os.pathsep, env.get("PATH", "")),
         })
+        env.update(environment or {})
         variables = {"milvus_report_dir": str(report_dir)}
         variables.update(extra_vars or {})
         playbook = str(name) if str(name).endswith(".yml") else "milvusops.cluster.%s" % name
@@ -126,8 +127,9 @@ class Harness:
                    playbook, "-e", json.dumps(variables)] + list(args)
         return command, env, report_dir
 
-    def playbook(self, name, *args, extra_vars=None, inventory=None, timeout=900, stream=False):
-        command, env, report_dir = self._command(name, args, extra_vars, inventory)
+    def playbook(self, name, *args, extra_vars=None, inventory=None, timeout=900, stream=False, environment=None):
+        """Run a playbook to its end; `environment` is laid over ansible-playbook's own (KUBECONFIG, ...)."""
+        command, env, report_dir = self._command(name, args, extra_vars, inventory, environment)
         started = time.monotonic()
         if stream:  # the demo: the person watching sees the playbook's own output as it happens
             proc = subprocess.run(command, env=env, text=True, timeout=timeout, cwd=str(self.workdir),

@@ -26,7 +26,10 @@ options:
     description:
       - Path to a kubeconfig file.
       - Without it (and without O(host)) the default kubeconfig (E(KUBECONFIG) or C(~/.kube/config)) is used,
-        and inside a pod the in-cluster service account.
+        and inside a pod the in-cluster service account. E(KUBECONFIG) may list several files separated by
+        C(:), merged as kubectl merges them.
+      - Users with an C(exec) credential plugin (EKS, GKE, AKS, OIDC helpers) work; the plugin runs on the
+        controller for the Python client and for helm alike.
       - Can also be set with the E(K8S_AUTH_KUBECONFIG) environment variable.
     type: path
   context:
@@ -58,6 +61,21 @@ options:
     type: bool
     default: true
     aliases: [verify_ssl]
+  client_cert:
+    description:
+      - Path to a client certificate to authenticate to the API server with (with O(client_key)).
+      - Needs O(host) (helm takes a client certificate only from a kubeconfig, so helm gets a private
+        kubeconfig of the module's own for O(host), O(ca_cert) and the certificate, removed when the module
+        exits). With a kubeconfig, put the certificate in the kubeconfig's user instead.
+      - Can also be set with the E(K8S_AUTH_CERT_FILE) environment variable.
+    type: path
+    aliases: [cert_file]
+  client_key:
+    description:
+      - Path to the private key of O(client_cert).
+      - Can also be set with the E(K8S_AUTH_KEY_FILE) environment variable.
+    type: path
+    aliases: [key_file]
   cluster_name:
     description:
       - A name for this cluster in messages and reports, for example the inventory host name.

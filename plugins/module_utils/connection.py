@@ -21,6 +21,9 @@ CONNECTION_ARGUMENT_SPEC = dict(
     ca_cert=dict(type="path", aliases=["ssl_ca_cert"], fallback=(env_fallback, ["K8S_AUTH_SSL_CA_CERT"])),
     validate_certs=dict(type="bool", default=True, aliases=["verify_ssl"],
                         fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
+    client_cert=dict(type="path", aliases=["cert_file"], fallback=(env_fallback, ["K8S_AUTH_CERT_FILE"])),
+    client_key=dict(type="path", aliases=["key_file"], no_log=False,   # a path, not the key itself
+                    fallback=(env_fallback, ["K8S_AUTH_KEY_FILE"])),
     cluster_name=dict(type="str"),
 )
 
@@ -29,7 +32,8 @@ HELM_ARGUMENT_SPEC = dict(
     helm_binary=dict(type="path", default="helm"),
 )
 
-CONNECTION_KEYS = ("kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs")
+CONNECTION_KEYS = ("kubeconfig", "context", "host", "api_key", "ca_cert", "validate_certs", "client_cert",
+                   "client_key")
 
 
 def connection_argument_spec(helm=False, **extra):
@@ -60,6 +64,45 @@ def helm_environment(params):
     if params.get("validate_certs") is False:
         env["HELM_KUBEINSECURE_SKIP_TLS_VERIFY"] = "true"
     return env
+
+
+def kubeconfig_files(value):
+    """The files of a KUBECONFIG value: several, separated like PATH (':'), empty entries dropped."""
+    return [part for part in (value or "").split(":") if part]
+
+
+def client_certificate_problem(params):
+    """Why client_cert/client_key cannot be used as given, or None."""
+    if bool(params.get("client_cert")) != bool(params.get("client_key")):
+        return ("client_cert and client_key go together: set both (milvus_kube_client_cert and "
+                "milvus_kube_client_key), or neither")
+    if params.get("client_cert") and not params.get("host"):
+        return ("client_cert/client_key need host (milvus_kube_host): helm takes a client certificate only "
+                "from a kubeconfig, so the modules write one for host, ca_cert and the certificate. With a "
+                "kubeconfig, put the certificate in its user (client-certificate, client-key) instead")
+    return None
+
+
+def helm_client_certificate_kubeconfig(params):
+    """A one-context kubeconfig for helm when the connection uses a client certificate, else None.
+
+    helm has environment variables for the API server, its CA and a token, but none for a client
+    certificate: with one, helm gets this file instead (its paths, not the key's contents).
+    """
+    if not params.get("client_cert") or client_certificate_problem(params):
+        return None
+    cluster = {"server": params["host"]}
+    if params.get("validate_certs") is False:
+        cluster["insecure-skip-tls-verify"] = True
+    elif params.get("ca_cert"):
+        cluster["certificate-authority"] = params["ca_cert"]
+    user = {"client-certificate": params["client_cert"], "client-key": params["client_key"]}
+    if params.get("api_key"):
+        user["token"] = params["api_key"]
+    return {"apiVersion": "v1", "kind": "Config", "current-context": "milvusops",
+            "clusters": [{"name": "milvusops", "cluster": cluster}],
+            "users": [{"name": "milvusops", "user": user}],
+            "contexts": [{"name": "milvusops", "context": {"cluster": "milvusops", "user": "milvusops"}}]}
 
 
 def cluster_label(params):

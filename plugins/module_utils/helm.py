@@ -10,7 +10,11 @@ __metaclass__ = type
 import json
 import os
 import re
+import tempfile
 import time
+
+from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
+    client_certificate_problem, describe_target, helm_client_certificate_kubeconfig, helm_environment)
 
 _NOT_FOUND = re.compile(r"release: not found|has no deployed releases", re.IGNORECASE)
 # What helm prints when the API server failed a request in passing (5xx, throttling, dropped connections).
@@ -180,3 +184,20 @@ class Helm(object):
             if dry_run:
                 raise HelmError("helm upgrade --dry-run=server printed no JSON release: %s" % out[:300])
             return None  # applied all the same; the caller reads the revision from the history
+
+
+def module_helm_environment(module):
+    """helm's environment for a module's connection options. With a client certificate, helm gets a
+    kubeconfig of its own (helm has no variable for one), private to this user and removed when the
+    module exits."""
+    problem = client_certificate_problem(module.params)
+    if problem:
+        module.fail_json(msg="%s: %s; nothing was changed" % (describe_target(module.params), problem))
+    generated = helm_client_certificate_kubeconfig(module.params)
+    if generated is None:
+        return helm_environment(module.params)
+    handle, path = tempfile.mkstemp(prefix="milvusops-helm-kubeconfig-", suffix=".json")  # mode 0600
+    with os.fdopen(handle, "w") as out:
+        json.dump(generated, out)   # JSON is YAML: helm reads it as a kubeconfig
+    module.add_cleanup_file(path)
+    return helm_environment({"kubeconfig": path, "context": generated["current-context"]})

@@ -16,6 +16,9 @@ import os
 
 from urllib.parse import quote, urlencode
 
+from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
+    client_certificate_problem, kubeconfig_files)
+
 try:
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
@@ -70,9 +73,14 @@ def _configuration(params):
     if kubeconfig and not os.path.isfile(kubeconfig):
         raise KubeError("kubeconfig %s does not exist or is not a file: pass an existing file in "
                         "milvus_kubeconfig (or K8S_AUTH_KUBECONFIG)" % kubeconfig)
-    default_kubeconfig = os.path.expanduser(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0])
+    problem = client_certificate_problem(params)
+    if problem:
+        raise KubeError(problem)
+    # KUBECONFIG may list several files (the client merges them, as kubectl does); any one of them will do
+    default_files = [os.path.expanduser(path) for path in kubeconfig_files(os.environ.get("KUBECONFIG", "~/.kube/config"))]
+    default_kubeconfig = os.pathsep.join(default_files)
     use_kubeconfig = kubeconfig or context or not params.get("host")
-    if use_kubeconfig and (kubeconfig or context or os.path.exists(default_kubeconfig)):
+    if use_kubeconfig and (kubeconfig or context or any(os.path.exists(path) for path in default_files)):
         try:
             k8s_config.load_kube_config(config_file=kubeconfig, context=context,
                                         client_configuration=configuration, persist_config=False)
@@ -120,6 +128,9 @@ def _apply_overrides(configuration, params):
         configuration.ssl_ca_cert = params["ca_cert"]
     if params.get("validate_certs") is False:
         configuration.verify_ssl = False
+    if params.get("client_cert"):
+        configuration.cert_file = params["client_cert"]
+        configuration.key_file = params["client_key"]
 
 
 def unreachable_message(host, exc):

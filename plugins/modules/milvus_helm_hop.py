@@ -191,8 +191,9 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
-    connection_argument_spec, describe_target, helm_environment)
-from ansible_collections.milvusops.cluster.plugins.module_utils.helm import Helm, HelmError, upgrade_arguments
+    connection_argument_spec, describe_target)
+from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
+    Helm, HelmError, module_helm_environment, upgrade_arguments)
 from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
     diff_text, hop_state, object_changes, removals_refused, summary)
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX, merge_values
@@ -282,7 +283,7 @@ def main():
     helm_path = module.get_bin_path(params["helm_binary"])
     if not helm_path:
         module.fail_json(msg="%s: helm binary %r not found on the controller" % (target, params["helm_binary"]))
-    helm = Helm(module.run_command, helm_path, helm_environment(params))
+    helm = Helm(module.run_command, helm_path, module_helm_environment(module))
     secrets = [params.get("api_key")]
 
     def fail(msg, **extra):

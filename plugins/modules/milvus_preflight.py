@@ -247,8 +247,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.access import access_reviews, missing_rights_message
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
-    cluster_label, connection_argument_spec, describe_target, helm_environment)
-from ansible_collections.milvusops.cluster.plugins.module_utils.helm import Helm, HelmError
+    cluster_label, connection_argument_spec, describe_target)
+from ansible_collections.milvusops.cluster.plugins.module_utils.helm import Helm, HelmError, module_helm_environment
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube, KubeError
 from ansible_collections.milvusops.cluster.plugins.module_utils.observe import observe
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import build_plan, describe
@@ -346,7 +346,7 @@ def main():
         module.fail_json(msg="%s: helm binary %r not found on the controller: install helm >= %s or set "
                              "helm_binary (milvus_helm_binary)" % (target, params["helm_binary"],
                                                                    params["min_helm_version"]))
-    helm = Helm(module.run_command, helm_path, helm_environment(params))
+    helm = Helm(module.run_command, helm_path, module_helm_environment(module))
     try:
         kube = Kube(params)
         check_access(module, kube, target)

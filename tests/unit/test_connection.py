@@ -10,7 +10,8 @@ from ansible.module_utils.basic import AnsibleModule
 from factories import patch_module_args
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
-    CONNECTION_ARGUMENT_SPEC, cluster_label, connection_argument_spec, describe_target, helm_environment)
+    CONNECTION_ARGUMENT_SPEC, client_certificate_problem, cluster_label, connection_argument_spec, describe_target,
+    helm_client_certificate_kubeconfig, helm_environment, kubeconfig_files)
 
 TOKEN = "s3cr3t-token"
 ALL = {"kubeconfig": "/etc/kube/eu.yaml", "context": "prod-eu-1", "host": "https://api.eu:6443",
@@ -173,3 +174,48 @@ def test_describe_target_words_and_no_secret():
     assert TOKEN not in text
     assert describe_target({"release": "rel", "namespace": "ai"}) == \
         "cluster current-context: release rel in namespace ai"
+
+
+# -- client certificates and KUBECONFIG lists --------------------------------------------------
+
+CERT = {"host": "https://api.eu:6443", "ca_cert": "/etc/kube/ca.pem", "client_cert": "/etc/kube/me.crt",
+        "client_key": "/etc/kube/me.key", "validate_certs": True}
+
+
+@pytest.mark.parametrize("missing", ["client_cert", "client_key"])
+def test_a_certificate_without_its_key_or_a_key_without_its_certificate_is_refused(missing):
+    problem = client_certificate_problem(dict(CERT, **{missing: None}))
+    assert "milvus_kube_client_cert" in problem and "milvus_kube_client_key" in problem
+
+
+def test_a_certificate_without_a_host_is_refused_naming_the_kubeconfig_alternative():
+    problem = client_certificate_problem(dict(CERT, host=None, kubeconfig="/etc/kube/eu.yaml"))
+    assert "milvus_kube_host" in problem and "kubeconfig" in problem
+
+
+@pytest.mark.parametrize("params", [CERT, dict(CERT, api_key=TOKEN), dict(CERT, validate_certs=False)])
+def test_helm_gets_a_kubeconfig_with_the_certificate_paths_and_the_same_server(params):
+    assert client_certificate_problem(params) is None
+    config = helm_client_certificate_kubeconfig(params)
+    context = dict((c["name"], c["context"]) for c in config["contexts"])[config["current-context"]]
+    cluster = dict((c["name"], c["cluster"]) for c in config["clusters"])[context["cluster"]]
+    user = dict((u["name"], u["user"]) for u in config["users"])[context["user"]]
+    assert cluster["server"] == params["host"]
+    assert user["client-certificate"] == params["client_cert"] and user["client-key"] == params["client_key"]
+    assert user.get("token") == params.get("api_key")
+    if params["validate_certs"] is False:
+        assert cluster == {"server": params["host"], "insecure-skip-tls-verify": True}
+    else:
+        assert cluster["certificate-authority"] == params["ca_cert"]
+
+
+@pytest.mark.parametrize("params", [{}, ALL, dict(CERT, client_key=None)])
+def test_without_a_usable_certificate_helm_keeps_its_environment(params):
+    assert helm_client_certificate_kubeconfig(params) is None
+
+
+@pytest.mark.parametrize("value,files", [
+    ("/a", ["/a"]), ("/a:/b", ["/a", "/b"]), ("/a::/b:", ["/a", "/b"]), ("", []), (None, []),
+])
+def test_kubeconfig_files(value, files):
+    assert kubeconfig_files(value) == files

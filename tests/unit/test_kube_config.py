@@ -102,3 +102,27 @@ def test_unreachable_message_hints():
     assert "https://api:6443" in tls and "milvus_kube_ca_cert" in tls
     refused = unreachable_message("http://127.0.0.1:1", Exception("Connection refused"))
     assert "Connection refused" in refused and "milvus_kube_host" in refused and "milvus_kube_ca_cert" not in refused
+
+
+def test_kubeconfig_naming_several_files_merges_them_even_when_the_first_is_missing(tmp_path, monkeypatch):
+    full = yaml.safe_load(open(kubeconfig(tmp_path, token="merged-token")))
+    users = tmp_path / "users.yaml"
+    users.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "users": full.pop("users")}))
+    rest = tmp_path / "rest.yaml"
+    rest.write_text(yaml.safe_dump(full))
+    value = ":".join([str(tmp_path / "missing.yaml"), str(users), str(rest)])
+    monkeypatch.setenv("KUBECONFIG", value)
+    # the client reads its default location once, at import, from the same variable
+    import kubernetes.config.kube_config as loader
+    monkeypatch.setattr(loader, "KUBE_CONFIG_DEFAULT_LOCATION", value)
+    configuration = _configuration({"validate_certs": True})
+    assert requests(configuration)[-1][:2] == ("https://kubeconfig-server:6443", "Bearer merged-token")
+
+
+def test_a_client_certificate_reaches_the_client_and_needs_its_key(tmp_path):
+    params = {"host": "https://api:6443", "client_cert": "/etc/me.crt", "client_key": "/etc/me.key",
+              "validate_certs": True}
+    configuration = _configuration(params)
+    assert (configuration.cert_file, configuration.key_file) == ("/etc/me.crt", "/etc/me.key")
+    with pytest.raises(KubeError, match="milvus_kube_client_key"):
+        _configuration(dict(params, client_key=None))
