@@ -97,13 +97,8 @@ test-matrix: venv controlplane $(foreach core,$(MATRIX_CORES),$(MATRIX)/core-$(c
 		$(MAKE) --no-print-directory sanity SANITY_BIN=$(MATRIX)/core-$$core/bin; \
 		$(MATRIX)/core-$$core/bin/python -m pytest tests/unit -q -p no:cacheprovider; \
 	done
-	set -e; helms=$$(bash tests/controlplane/build_helm.sh); \
-	$(BIN)/python -m tests.controlplane.netns -- bash -c 'set -e; \
-		for helm in '"$$helms"'; do echo "== fleet upgrade with $$helm"; \
-			MILVUSOPS_TEST_HELM=$$helm $(BIN)/python -m pytest tests/integration/test_versions.py -q -p no:cacheprovider; \
-		done; \
-		echo "== fleet upgrade on ansible-core $(LOWEST_CORE) with $(MATRIX_LOWEST)"; \
-		$(MATRIX)/core-$(LOWEST_CORE)/bin/python -m pytest tests/integration/test_versions.py -q -p no:cacheprovider'
+	$(BIN)/python -m tests.run_integration --versions $(MATRIX)/core-$(LOWEST_CORE)/bin/python \
+		$$(bash tests/controlplane/build_helm.sh)
 
 # BACKEND=real runs the demo on the real control plane (built on first use) instead of kubesim.
 BACKEND ?= kubesim
