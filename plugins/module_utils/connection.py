@@ -22,6 +22,7 @@ CONNECTION_ARGUMENT_SPEC = dict(
     validate_certs=dict(type="bool", default=True, aliases=["verify_ssl"],
                         fallback=(env_fallback, ["K8S_AUTH_VERIFY_SSL"])),
     cluster_name=dict(type="str"),
+    message_names=dict(type="str", default="option", choices=["option", "inventory"]),
 )
 
 # Only for the modules that run helm (doc fragment milvusops.cluster.connection.helm).
