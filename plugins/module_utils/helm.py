@@ -55,7 +55,6 @@ class HelmError(Exception):
         # helm failing without a word (seen under heavy load) says nothing permanent either
         return bool(_TRANSIENT.search(self.stderr)) or not self.stderr
 
-
     @property
     def repository(self):
         """The chart repository (not the API server) failed: the same command fails again."""
