@@ -82,14 +82,41 @@ def summary(changes):
                 for key in ("added", "removed", "changed"))
 
 
-def removals_refused(changes, allowed):
-    """A refusal message when the hop would delete StatefulSets or PVC-bearing objects."""
+def removal_cause(entry, changes, hop_values=None):
+    """Why the hop's rendering deletes one data-holding object, in words a person can act on.
+
+    The values this hop sets are looked through for the dependency the object belongs to (the longest values key
+    found in its name: pulsarv3 in rel-pulsarv3-bookie, not pulsar); a same-kind object the rendering adds in its
+    place means it is renamed, so deleted and recreated with new claims.
+    """
+    name = entry["name"].lower()
+    keys = [key for key, value in (hop_values or {}).items()
+            if isinstance(value, dict) and "enabled" in value and key.lower() in name]
+    keys.sort(key=len, reverse=True)
+    replacements = [added["name"] for added in changes.get("added") or [] if added.get("kind") == entry["kind"]]
+    words = []
+    if keys and not hop_values[keys[0]].get("enabled"):
+        words.append("this hop sets %s.enabled=false, so the chart no longer renders it" % keys[0])
+    elif keys:
+        words.append("the chart no longer renders it although this hop sets %s.enabled=true (a stored value or the "
+                     "chart version names it differently)" % keys[0])
+    else:
+        words.append("the chart no longer renders it (a stored value or the chart version drops or renames it)")
+    if replacements:
+        words.append("the rendering adds %s %s instead: a deletion and a re-creation with new claims"
+                     % (entry["kind"], ", ".join(sorted(replacements))))
+    return "; ".join(words)
+
+
+def removals_refused(changes, allowed, hop_values=None, option_name="allow_statefulset_removal"):
+    """A refusal message when the hop would delete StatefulSets or PVC-bearing objects, naming each and why."""
     if not changes["dangerous"] or allowed:
         return None
-    return ("the hop would delete %s: their PersistentVolumeClaims would be orphaned and unflushed "
-            "message-queue data lost. A stored value probably switches the message queue or a dependency; "
-            "fix the values, or set allow_statefulset_removal if you really mean it"
-            % ", ".join("%s/%s (%s)" % (d["kind"], d["name"], d["reason"]) for d in changes["dangerous"]))
+    return ("the hop would delete %s. Their PersistentVolumeClaims would be orphaned and unflushed "
+            "message-queue data lost. A stored value probably switches the message queue or a dependency: "
+            "fix the values, or set %s if you really mean it"
+            % ("; ".join("%s/%s (%s): %s" % (d["kind"], d["name"], d["reason"], removal_cause(d, changes, hop_values))
+                         for d in changes["dangerous"]), option_name))
 
 
 def diff_text(values_before, values_after, changes):

@@ -190,6 +190,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.milvusops.cluster.plugins.module_utils.messages import namer
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     connection_argument_spec, describe_target, helm_environment)
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import Helm, HelmError, upgrade_arguments
@@ -277,11 +278,13 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     require_libraries(module, ("packaging", HAS_PACKAGING, PACKAGING_IMPORT_ERROR))
     params = module.params
+    names = namer(params)
     target = describe_target(params)
     release, namespace = params["release"], params["namespace"]
     helm_path = module.get_bin_path(params["helm_binary"])
     if not helm_path:
-        module.fail_json(msg="%s: helm binary %r not found on the controller" % (target, params["helm_binary"]))
+        module.fail_json(msg="%s: helm binary %r not found on the controller: install helm or set %s; nothing was "
+                             "changed" % (target, params["helm_binary"], names("helm_binary")))
     helm = Helm(module.run_command, helm_path, helm_environment(params))
     secrets = [params.get("api_key")]
 
@@ -325,7 +328,8 @@ def main():
             fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
         changes = object_changes(live_manifest, rendered.get("manifest", ""))
         result["objects"] = summary(changes)
-        refusal = removals_refused(changes, params["allow_statefulset_removal"])
+        refusal = removals_refused(changes, params["allow_statefulset_removal"], params["values"],
+                                   names("allow_statefulset_removal"))
         if refusal:
             fail(refusal + "; nothing was changed", **result)
         result["changed"] = True

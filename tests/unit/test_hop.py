@@ -9,7 +9,7 @@ import pytest
 import factories as f
 from ansible_collections.milvusops.cluster.plugins.module_utils import mq
 from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
-    PENDING_STATES, diff_text, hop_state, object_changes, removals_refused, summary)
+    PENDING_STATES, diff_text, hop_state, object_changes, removals_refused, removal_cause, summary)
 
 OURS = "milvusops.cluster: hop mixcoord to chart 4.2.58"
 HOP1_VALUES = {"image": {"all": {"repository": "milvusdb/milvus", "tag": "v2.5.16"}},
@@ -286,6 +286,25 @@ def test_removals_refused_names_the_statefulset_unless_allowed():
     assert "rel-milvus-rootcoord" not in message
     assert "allow_statefulset_removal" in message
     assert removals_refused(changes, True) is None
+
+
+def test_removals_refused_names_the_cause_and_the_replacement():
+    changes = object_changes(LIVE, RENDERED_SWITCH)
+    values = {"pulsar": {"enabled": False}, "pulsarv3": {"enabled": True}, "image": {"all": {"tag": "v2.5.16"}}}
+    message = removals_refused(changes, False, values, "milvus_allow_statefulset_removal")
+    assert "StatefulSet/rel-pulsar-bookie (StatefulSet): this hop sets pulsar.enabled=false" in message
+    assert "adds StatefulSet rel-pulsarv3-bookie instead: a deletion and a re-creation" in message
+    assert "set milvus_allow_statefulset_removal if" in message
+
+
+def test_removal_cause_prefers_the_longest_values_key_in_the_name():
+    changes = {"added": [], "dangerous": []}
+    entry = {"kind": "StatefulSet", "name": "rel-pulsarv3-bookie"}
+    cause = removal_cause(entry, changes, {"pulsar": {"enabled": True}, "pulsarv3": {"enabled": False}})
+    assert cause == "this hop sets pulsarv3.enabled=false, so the chart no longer renders it"
+    assert "although this hop sets pulsarv3.enabled=true" in removal_cause(entry, changes,
+                                                                           {"pulsarv3": {"enabled": True}})
+    assert removal_cause(entry, changes, {}).startswith("the chart no longer renders it (a stored value")
 
 
 def test_deployment_with_a_pvc_volume_is_dangerous():
