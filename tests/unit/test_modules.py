@@ -296,7 +296,7 @@ def test_preflight_old_default_pulsar_v2_two_hops_pinning_v2(monkeypatch, capsys
                           "message queue pulsar-v2)")
     assert any(line.startswith("hop 1 (mixcoord): chart 4.2.58, image v2.5.16") for line in summary)
     assert any(line.startswith("hop 2 (streaming): chart 5.0.0, image v2.6.4") for line in summary)
-    assert any("pulsar.enabled=True" in line and "pulsarv3.enabled=False" in line for line in summary)
+    assert any("pulsar.enabled=true" in line and "pulsarv3.enabled=false" in line for line in summary)
     # observed through the right selectors and names
     assert ("Deployment", "milvus", instance_component_selector("rel")) in kube.lists
     assert ("StatefulSet", "milvus", "release=rel,app=pulsar") in kube.lists
