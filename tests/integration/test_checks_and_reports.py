@@ -96,3 +96,18 @@ def test_a_fleet_report_is_written_even_when_every_cluster_failed(scenario):
     assert sorted((c["cluster"], c["status"]) for c in fleet["clusters"]) == [
         ("chart-missing", "failed"), ("not-helm", "failed"), ("repo-refused", "failed")]
     assert (scenario["run"].report_dir / "fleet-report.txt").is_file()
+
+
+def test_check_mode_reports_what_would_be_applied_and_what_a_hop_really_changes(scenario):
+    harness = scenario["harness"]
+    before = harness.history("chart-missing")
+    run = harness.playbook("upgrade", "--check", "--limit", "chart-missing,localhost",   # localhost: the fleet report
+                           extra_vars={"milvus_target_chart": "5.0.0"})
+    assert run.rc == 0, run.output[-3000:]
+    text = (run.report_dir / "fleet-report.txt").read_text()
+    assert "would be applied (check mode, nothing changed)" in text, text
+    assert "revision" not in text, text
+    # the cluster runs mixcoord with an indexnode: hop 2 adds the streaming node and removes the index node only
+    assert "adds streamingnode; removes indexnode" in run.output, run.output[-3000:]
+    assert "=True" not in run.output and "=False" not in run.output
+    assert harness.history("chart-missing") == before
