@@ -69,11 +69,46 @@ def _image_tag(values):
 
 
 def object_changes(live_manifest, rendered_manifest):
-    """The object diff of a hop (added/removed/changed) and the removals that would lose data."""
+    """The object diff of a hop (added/removed/changed), the removals that would lose data, and the data stores
+    (StatefulSets: etcd, MinIO, the message queue) whose container images the hop changes."""
     live = parse_manifest(live_manifest)
-    diff = object_diff(live, parse_manifest(rendered_manifest))
+    rendered = parse_manifest(rendered_manifest)
+    diff = object_diff(live, rendered)
     diff["dangerous"] = dangerous_removals(diff, live)
+    diff["data_store_images"] = statefulset_image_changes(live, rendered)
     return diff
+
+
+def _container_images(obj):
+    spec = ((((obj.get("spec") or {}).get("template") or {}).get("spec")) or {})
+    return dict((c.get("name"), c.get("image")) for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+                if isinstance(c, dict))
+
+
+def statefulset_image_changes(live_objects, rendered_objects):
+    """[{"name", "container", "before", "after"}] for every StatefulSet container whose image the hop changes.
+
+    A data store restarted on a new image (an etcd or MinIO major version, a new Pulsar) is a change of its own,
+    with its own upgrade rules: it is named, not hidden among the "changed" objects.
+    """
+    live = dict(((o.get("metadata") or {}).get("name"), o) for o in live_objects or [] if o.get("kind") == "StatefulSet")
+    changes = []
+    for obj in rendered_objects or []:
+        name = (obj.get("metadata") or {}).get("name")
+        if obj.get("kind") != "StatefulSet" or name not in live:
+            continue
+        before = _container_images(live[name])
+        for container, image in sorted(_container_images(obj).items()):
+            if container in before and before[container] != image:
+                changes.append({"name": name, "container": container, "before": before[container], "after": image})
+    return sorted(changes, key=lambda c: (c["name"], c["container"]))
+
+
+def describe_image_changes(changes):
+    """One readable line per data-store image change, or []."""
+    return ["the hop changes the image of data store StatefulSet/%s container %s: %s -> %s (it restarts on the new "
+            "image; check that version's own upgrade notes)" % (c["name"], c["container"], c["before"], c["after"])
+            for c in changes]
 
 
 def summary(changes):
@@ -122,13 +157,14 @@ def removals_refused(changes, allowed, hop_values=None, option_name="allow_state
 def diff_text(values_before, values_after, changes):
     """Ansible diff: stored values and the objects the hop touches, before and after."""
     names = summary(changes)
+    notes = ["! %s" % line for line in describe_image_changes(changes.get("data_store_images") or [])]
     before = ["- %s" % name for name in names["removed"]] + ["* %s" % name for name in names["changed"]]
     after = ["+ %s" % name for name in names["added"]] + ["* %s" % name for name in names["changed"]]
     return dict(
         before_header="stored values and touched objects before the hop",
         after_header="stored values and touched objects after the hop (+ added, * changed, - removed)",
         before=_render(values_before, sorted(before, key=lambda line: line[2:])),
-        after=_render(values_after, sorted(after, key=lambda line: line[2:])),
+        after=_render(values_after, sorted(after, key=lambda line: line[2:]) + notes),
     )
 
 
