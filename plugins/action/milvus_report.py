@@ -16,7 +16,8 @@ from ansible.plugins.action import ActionBase
 
 ARGUMENT_SPEC = {
     "dest": {"type": "path", "required": True},
-    "content": {"type": "str", "required": True},
+    "content": {"type": "str"},
+    "probe": {"type": "bool", "default": False},
     "mode": {"type": "str", "default": "0640"},
     "directory_mode": {"type": "str", "default": "0750"},
 }
@@ -71,6 +72,25 @@ def write_atomically(dest, data, mode):
         raise
 
 
+def probe_folder(folder, directory_mode):
+    """Create folder if missing and prove a file can be written and removed in it (check mode too).
+
+    Permission bits alone do not tell: a read-only mount, a full disk, ACLs or another owner only show on a real
+    write. Raises OSError (or NotADirectoryError) with the reason.
+    """
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise NotADirectoryError("%s exists and is not a directory" % folder)
+    make_folders(folder, directory_mode)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".milvusops-probe.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(b"probe\n")
+            out.flush()
+            os.fsync(out.fileno())
+    finally:
+        os.unlink(temporary)
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -80,7 +100,18 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp  # tmp no longer has any effect
         unused, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        dest = args["dest"]
+        dest = os.path.abspath(args["dest"])  # relative: the controller's working directory, not $PWD
+        if args["probe"]:
+            try:
+                probe_folder(dest, octal_mode(args["directory_mode"], "directory_mode"))
+            except OSError as exc:
+                raise AnsibleActionFail("the report folder %s cannot be written: %s. Choose a folder this user can "
+                                        "write on the controller (the role's milvus_report_dir); nothing was changed"
+                                        % (dest, exc.strerror or exc))
+            result.update(dest=dest, changed=False)
+            return result
+        if args["content"] is None:
+            raise AnsibleActionFail("content is required unless probe=true")
         mode = octal_mode(args["mode"], "mode")
         directory_mode = octal_mode(args["directory_mode"], "directory_mode")
         data = to_bytes(args["content"], errors="surrogate_or_strict")

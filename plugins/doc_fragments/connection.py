@@ -81,6 +81,14 @@ options:
       - A name for this cluster in messages and reports, for example the inventory host name.
       - Defaults to the context, else the API host, else C(current-context).
     type: str
+  message_names:
+    description:
+      - How error messages name a setting to change. V(option) names this module's options; V(inventory) names the
+        inventory variables of the C(milvusops.cluster.upgrade) role instead (C(milvus_kubeconfig),
+        C(milvus_message_queue), ...), which the role sets.
+    type: str
+    choices: [option, inventory]
+    default: option
 notes:
   - Modules run where the cluster API is reachable, usually the controller (C(ansible_connection=local)).
 """

@@ -9,6 +9,8 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.milvusops.cluster.plugins.module_utils.messages import namer
+
 # Mirrors plugins/doc_fragments/connection.py; env names follow kubernetes.core so existing
 # AWX credentials and CI variables work unchanged.
 CONNECTION_ARGUMENT_SPEC = dict(
@@ -25,6 +27,7 @@ CONNECTION_ARGUMENT_SPEC = dict(
     client_key=dict(type="path", aliases=["key_file"], no_log=False,   # a path, not the key itself
                     fallback=(env_fallback, ["K8S_AUTH_KEY_FILE"])),
     cluster_name=dict(type="str"),
+    message_names=dict(type="str", default="option", choices=["option", "inventory"]),
 )
 
 # Only for the modules that run helm (doc fragment milvusops.cluster.connection.helm).
@@ -72,14 +75,15 @@ def kubeconfig_files(value):
 
 
 def client_certificate_problem(params):
-    """Why client_cert/client_key cannot be used as given, or None."""
+    """Why client_cert/client_key cannot be used as given, or None (settings named per message_names)."""
+    name = namer(params)
     if bool(params.get("client_cert")) != bool(params.get("client_key")):
-        return ("client_cert and client_key go together: set both (milvus_kube_client_cert and "
-                "milvus_kube_client_key), or neither")
+        return "%s and %s go together: set both, or neither" % (name("client_cert"), name("client_key"))
     if params.get("client_cert") and not params.get("host"):
-        return ("client_cert/client_key need host (milvus_kube_host): helm takes a client certificate only "
-                "from a kubeconfig, so the modules write one for host, ca_cert and the certificate. With a "
-                "kubeconfig, put the certificate in its user (client-certificate, client-key) instead")
+        return ("%s/%s need %s: helm takes a client certificate only from a kubeconfig, so the modules write "
+                "one for the API URL, its CA and the certificate. With a kubeconfig, put the certificate in "
+                "its user (client-certificate, client-key) instead" % (
+                    name("client_cert"), name("client_key"), name("host")))
     return None
 
 

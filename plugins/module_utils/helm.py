@@ -27,6 +27,13 @@ _TRANSIENT = re.compile(r"an error on the server|the server is currently unable|
 # that is simply wrong is also only reported after this long: preflight's own client fails sooner.
 READ_RETRY_SECONDS = 45
 RETRY_DELAYS = (0.5, 1, 2, 4)
+# The chart repository itself failed (refused, unknown host, no such chart or version): repeating it
+# never helps, and the API-outage retry would only delay the answer.
+_REPOSITORY = re.compile(r"is not a valid chart repository or cannot be reached|failed to fetch .*index\.yaml|"
+                         r'chart "[^"]*" (version "[^"]*" )?not found|no chart version found|'
+                         r"no chart name found|failed to download|could not find protocol handler",
+                         re.IGNORECASE)
+_HELM_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$")
 _UNREACHABLE = re.compile(r"Kubernetes cluster unreachable|connection refused|no such host|i/o timeout",
                           re.IGNORECASE)
 
@@ -47,14 +54,39 @@ class HelmError(Exception):
     @property
     def transient(self):
         """The API server failed in passing; the same command may succeed when repeated."""
-        if isinstance(self, ReleaseNotFound):
+        if isinstance(self, (ReleaseNotFound, NotHelm)) or self.repository:
             return False
         # helm failing without a word (seen under heavy load) says nothing permanent either
         return bool(_TRANSIENT.search(self.stderr)) or not self.stderr
 
+    @property
+    def repository(self):
+        """The chart repository (not the API server) failed: the same command fails again."""
+        return bool(_REPOSITORY.search(self.stderr))
+
 
 class ReleaseNotFound(HelmError):
     pass
+
+
+class NotHelm(HelmError):
+    """The configured binary ran but is not helm (its version output is not helm's)."""
+
+
+def parse_helm_version(binary, output):
+    """'v3.17.3' -> '3.17.3'; anything else means the binary is not helm (NotHelm names what it printed)."""
+    text = (output or "").strip()
+    match = _HELM_VERSION.match(text)
+    if not match:
+        raise NotHelm("%s is not helm: 'helm version --template {{.Version}}' printed %s instead of a version "
+                      "such as v3.17.3" % (binary, json.dumps(text[:120]) if text else "nothing"),
+                      command=[binary, "version"], rc=0, stderr="")
+    return match.group(1)
+
+
+def show_chart_arguments(chart_ref, version, repo_url=None):
+    """Read the Chart.yaml of one chart version from its repository (nothing is installed or changed)."""
+    return ["show", "chart"] + chart_arguments(chart_ref, repo_url) + ["--version", version]
 
 
 def chart_arguments(chart_ref, repo_url=None):
@@ -146,7 +178,12 @@ class Helm(object):
 
     def version(self):
         """Client version without the leading v, e.g. '3.17.3'."""
-        return self.run(["version", "--template", "{{.Version}}"], READ_RETRY_SECONDS).strip().lstrip("v")
+        out = self.run(["version", "--template", "{{.Version}}"], READ_RETRY_SECONDS)
+        return parse_helm_version(self.binary, out)
+
+    def show_chart(self, chart_ref, version, repo_url=None):
+        """The chart's Chart.yaml text; a repository that fails or lacks the version raises at once."""
+        return self.run(show_chart_arguments(chart_ref, version, repo_url), READ_RETRY_SECONDS)
 
     def history(self, release, namespace, max_revisions=20):
         """Revisions oldest first, or None when the release does not exist."""

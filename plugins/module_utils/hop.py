@@ -69,11 +69,46 @@ def _image_tag(values):
 
 
 def object_changes(live_manifest, rendered_manifest):
-    """The object diff of a hop (added/removed/changed) and the removals that would lose data."""
+    """The object diff of a hop (added/removed/changed), the removals that would lose data, and the data stores
+    (StatefulSets: etcd, MinIO, the message queue) whose container images the hop changes."""
     live = parse_manifest(live_manifest)
-    diff = object_diff(live, parse_manifest(rendered_manifest))
+    rendered = parse_manifest(rendered_manifest)
+    diff = object_diff(live, rendered)
     diff["dangerous"] = dangerous_removals(diff, live)
+    diff["data_store_images"] = statefulset_image_changes(live, rendered)
     return diff
+
+
+def _container_images(obj):
+    spec = ((((obj.get("spec") or {}).get("template") or {}).get("spec")) or {})
+    return dict((c.get("name"), c.get("image")) for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+                if isinstance(c, dict))
+
+
+def statefulset_image_changes(live_objects, rendered_objects):
+    """[{"name", "container", "before", "after"}] for every StatefulSet container whose image the hop changes.
+
+    A data store restarted on a new image (an etcd or MinIO major version, a new Pulsar) is a change of its own,
+    with its own upgrade rules: it is named, not hidden among the "changed" objects.
+    """
+    live = dict(((o.get("metadata") or {}).get("name"), o) for o in live_objects or [] if o.get("kind") == "StatefulSet")
+    changes = []
+    for obj in rendered_objects or []:
+        name = (obj.get("metadata") or {}).get("name")
+        if obj.get("kind") != "StatefulSet" or name not in live:
+            continue
+        before = _container_images(live[name])
+        for container, image in sorted(_container_images(obj).items()):
+            if container in before and before[container] != image:
+                changes.append({"name": name, "container": container, "before": before[container], "after": image})
+    return sorted(changes, key=lambda c: (c["name"], c["container"]))
+
+
+def describe_image_changes(changes):
+    """One readable line per data-store image change, or []."""
+    return ["the hop changes the image of data store StatefulSet/%s container %s: %s -> %s (it restarts on the new "
+            "image; check that version's own upgrade notes)" % (c["name"], c["container"], c["before"], c["after"])
+            for c in changes]
 
 
 def summary(changes):
@@ -82,26 +117,54 @@ def summary(changes):
                 for key in ("added", "removed", "changed"))
 
 
-def removals_refused(changes, allowed):
-    """A refusal message when the hop would delete StatefulSets or PVC-bearing objects."""
+def removal_cause(entry, changes, hop_values=None):
+    """Why the hop's rendering deletes one data-holding object, in words a person can act on.
+
+    The values this hop sets are looked through for the dependency the object belongs to (the longest values key
+    found in its name: pulsarv3 in rel-pulsarv3-bookie, not pulsar); a same-kind object the rendering adds in its
+    place means it is renamed, so deleted and recreated with new claims.
+    """
+    name = entry["name"].lower()
+    keys = [key for key, value in (hop_values or {}).items()
+            if isinstance(value, dict) and "enabled" in value and key.lower() in name]
+    keys.sort(key=len, reverse=True)
+    replacements = [added["name"] for added in changes.get("added") or [] if added.get("kind") == entry["kind"]]
+    words = []
+    if keys and not hop_values[keys[0]].get("enabled"):
+        words.append("this hop sets %s.enabled=false, so the chart no longer renders it" % keys[0])
+    elif keys:
+        words.append("the chart no longer renders it although this hop sets %s.enabled=true (a stored value or the "
+                     "chart version names it differently)" % keys[0])
+    else:
+        words.append("the chart no longer renders it (a stored value or the chart version drops or renames it)")
+    if replacements:
+        words.append("the rendering adds %s %s instead: a deletion and a re-creation with new claims"
+                     % (entry["kind"], ", ".join(sorted(replacements))))
+    return "; ".join(words)
+
+
+def removals_refused(changes, allowed, hop_values=None, option_name="allow_statefulset_removal"):
+    """A refusal message when the hop would delete StatefulSets or PVC-bearing objects, naming each and why."""
     if not changes["dangerous"] or allowed:
         return None
-    return ("the hop would delete %s: their PersistentVolumeClaims would be orphaned and unflushed "
-            "message-queue data lost. A stored value probably switches the message queue or a dependency; "
-            "fix the values, or set allow_statefulset_removal if you really mean it"
-            % ", ".join("%s/%s (%s)" % (d["kind"], d["name"], d["reason"]) for d in changes["dangerous"]))
+    return ("the hop would delete %s. Their PersistentVolumeClaims would be orphaned and unflushed "
+            "message-queue data lost. A stored value probably switches the message queue or a dependency: "
+            "fix the values, or set %s if you really mean it"
+            % ("; ".join("%s/%s (%s): %s" % (d["kind"], d["name"], d["reason"], removal_cause(d, changes, hop_values))
+                         for d in changes["dangerous"]), option_name))
 
 
 def diff_text(values_before, values_after, changes):
     """Ansible diff: stored values and the objects the hop touches, before and after."""
     names = summary(changes)
+    notes = ["! %s" % line for line in describe_image_changes(changes.get("data_store_images") or [])]
     before = ["- %s" % name for name in names["removed"]] + ["* %s" % name for name in names["changed"]]
     after = ["+ %s" % name for name in names["added"]] + ["* %s" % name for name in names["changed"]]
     return dict(
         before_header="stored values and touched objects before the hop",
         after_header="stored values and touched objects after the hop (+ added, * changed, - removed)",
         before=_render(values_before, sorted(before, key=lambda line: line[2:])),
-        after=_render(values_after, sorted(after, key=lambda line: line[2:])),
+        after=_render(values_after, sorted(after, key=lambda line: line[2:]) + notes),
     )
 
 

@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 import copy
 
 from ansible_collections.milvusops.cluster.plugins.module_utils import mq as mqlib
@@ -102,7 +104,9 @@ class _Planner(object):
         self.blockers.append("%s: %s" % (self.where, text))
 
     def warn(self, text):
-        self.warnings.append("%s: %s" % (self.where, text))
+        text = "%s: %s" % (self.where, text)
+        if text not in self.warnings:   # each warning once, however many steps find it
+            self.warnings.append(text)
 
     # -- the steps ---------------------------------------------------------------------------
 
@@ -582,6 +586,13 @@ def flatten_values(values, prefix=""):
 build_plan = plan
 
 
+def show_value(value):
+    """A value as the user writes it in YAML/JSON (true, null, "v2.6.4" stays v2.6.4), never a Python repr."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
 def describe(result):
     """Readable lines of a plan result, for the person running the playbook."""
     where = "%s: %s in %s" % (result.get("cluster") or "?", result.get("release"), result.get("namespace"))
@@ -597,11 +608,21 @@ def describe(result):
         lines += ["  blocker: %s" % text for text in result["blockers"]]
     elif result["up_to_date"] or not result["hops"]:
         lines.append("up to date: no hop needed")
+    present = set(result.get("components") or [])
     for number, hop in enumerate(result["hops"], 1):
+        expected = set(hop.get("expected_components") or [])
+        removed = set(hop.get("removed_components") or [])
+        # what this hop really changes: components not running yet, and running ones it removes
+        adds, removes = sorted(expected - present), sorted(removed & present)
+        present = (present - removed) | expected
         lines.append("hop %d (%s): chart %s, image %s; adds %s; removes %s" % (
             number, hop["name"], hop["chart_version"], hop["image_tag"],
-            ", ".join(sorted(set(hop.get("expected_components") or []))) or "-",
-            ", ".join(hop.get("removed_components") or []) or "-"))
-        lines.append("  sets %s" % ", ".join("%s=%s" % item for item in sorted(flatten_values(hop["values"]).items())))
-    lines += ["  warning: %s" % text for text in result["warnings"]]
+            ", ".join(adds) or "-", ", ".join(removes) or "-"))
+        lines.append("  sets %s" % ", ".join("%s=%s" % (key, show_value(value)) for key, value
+                                             in sorted(flatten_values(hop["values"]).items())))
+    seen = []
+    for text in result["warnings"]:
+        if text not in seen:
+            seen.append(text)
+    lines += ["  warning: %s" % text for text in seen]
     return lines

@@ -168,6 +168,15 @@ objects:
   returned: when the hop is not already applied
   type: dict
   sample: {added: [Deployment/rel-milvus-mixcoord], removed: [Deployment/rel-milvus-rootcoord], changed: [ConfigMap/rel-milvus]}
+data_store_images:
+  description:
+    - Data-store StatefulSets (etcd, MinIO, the message queue) whose container image the hop changes, each also
+      given as a warning; they restart on the new image.
+  returned: when the hop is not already applied
+  type: list
+  elements: dict
+  sample: [{name: rel-etcd, container: etcd, before: "docker.io/milvusdb/etcd:3.5.5-r2",
+            after: "docker.io/milvusdb/etcd:3.5.18-r1"}]
 values_before:
   description: Stored user values before the hop, secrets hidden.
   returned: always
@@ -190,12 +199,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.milvusops.cluster.plugins.module_utils.messages import namer
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     connection_argument_spec, describe_target)
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
     Helm, HelmError, module_helm_environment, upgrade_arguments)
 from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
-    diff_text, hop_state, object_changes, removals_refused, summary)
+    describe_image_changes, diff_text, hop_state, object_changes, removals_refused, summary)
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX, merge_values
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_text, redact_values
 from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
@@ -278,11 +288,13 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     require_libraries(module, ("packaging", HAS_PACKAGING, PACKAGING_IMPORT_ERROR))
     params = module.params
+    names = namer(params)
     target = describe_target(params)
     release, namespace = params["release"], params["namespace"]
     helm_path = module.get_bin_path(params["helm_binary"])
     if not helm_path:
-        module.fail_json(msg="%s: helm binary %r not found on the controller" % (target, params["helm_binary"]))
+        module.fail_json(msg="%s: helm binary %r not found on the controller: install helm or set %s; nothing was "
+                             "changed" % (target, params["helm_binary"], names("helm_binary")))
     helm = Helm(module.run_command, helm_path, module_helm_environment(module))
     secrets = [params.get("api_key")]
 
@@ -326,7 +338,11 @@ def main():
             fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
         changes = object_changes(live_manifest, rendered.get("manifest", ""))
         result["objects"] = summary(changes)
-        refusal = removals_refused(changes, params["allow_statefulset_removal"])
+        result["data_store_images"] = changes["data_store_images"]
+        for line in describe_image_changes(changes["data_store_images"]):
+            module.warn("%s: %s" % (target, line))
+        refusal = removals_refused(changes, params["allow_statefulset_removal"], params["values"],
+                                   names("allow_statefulset_removal"))
         if refusal:
             fail(refusal + "; nothing was changed", **result)
         result["changed"] = True

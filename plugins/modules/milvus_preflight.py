@@ -92,6 +92,24 @@ options:
       - Fail the task when the plan has blockers. Set to V(false) for read-only fleet reports.
     type: bool
     default: true
+  chart_ref:
+    description:
+      - Chart the hops will be applied from, as in M(milvusops.cluster.milvus_helm_hop) O(chart_ref).
+      - With O(check_charts), every planned hop's chart version is looked up there before anything changes.
+    type: str
+    default: milvus
+  chart_repo_url:
+    description:
+      - Repository holding O(chart_ref), as in M(milvusops.cluster.milvus_helm_hop) O(chart_repo_url).
+        Empty for a local chart path or an C(oci://) reference.
+    type: str
+    default: https://zilliztech.github.io/milvus-helm
+  check_charts:
+    description:
+      - Look up the chart and version of every planned hop (C(helm show chart)); one that does not resolve is a
+        blocker, so a missing chart or an unreachable repository is found before the first hop, not between two.
+    type: bool
+    default: true
   required_access:
     description:
       - The Kubernetes rights to check before anything else, with one SelfSubjectAccessReview each.
@@ -248,8 +266,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.milvusops.cluster.plugins.module_utils.access import access_reviews, missing_rights_message
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     cluster_label, connection_argument_spec, describe_target)
-from ansible_collections.milvusops.cluster.plugins.module_utils.helm import Helm, HelmError, module_helm_environment
+from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
+    Helm, HelmError, NotHelm, module_helm_environment)
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube, KubeError
+from ansible_collections.milvusops.cluster.plugins.module_utils.messages import namer
 from ansible_collections.milvusops.cluster.plugins.module_utils.observe import observe
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import build_plan, describe
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_strings, redact_values
@@ -274,7 +294,25 @@ def argument_spec():
         secret_values=dict(type="list", elements="str", default=[], no_log=False),
         fail_on_blockers=dict(type="bool", default=True),
         required_access=dict(type="str", default="upgrade", choices=["upgrade", "read", "none"]),
+        chart_ref=dict(type="str", default="milvus"),
+        chart_repo_url=dict(type="str", default="https://zilliztech.github.io/milvus-helm"),
+        check_charts=dict(type="bool", default=True),
     )
+
+
+def chart_blockers(helm, hops, chart_ref, repo_url, names):
+    """One blocker per planned chart version that does not resolve in the repository (each looked up once)."""
+    blockers = []
+    where = ("repository %s" % repo_url) if repo_url else "its location"
+    for version in sorted(set(hop["chart_version"] for hop in hops)):
+        try:
+            helm.show_chart(chart_ref, version, repo_url or None)
+        except HelmError as exc:
+            blockers.append("chart %s version %s cannot be had from %s (%s): check %s and %s, or the hop's chart "
+                            "version (%s / %s)" % (chart_ref, version, where, exc.stderr or exc, names("chart_ref"),
+                                                   names("chart_repo_url"), names("intermediate_chart"),
+                                                   names("target_chart")))
+    return blockers
 
 
 def planner_options(params):
@@ -329,8 +367,8 @@ def check_access(module, kube, target):
         module.warn("%s: the Kubernetes rights could not be checked beforehand (%s)" % (target, exc))
         return
     if denied:
-        variables = ("milvus_kubeconfig / milvus_kube_context / milvus_kube_api_key" if params.get("cluster_name")
-                     else "the kubeconfig / context / api_key options")
+        names = namer(params)
+        variables = " / ".join(names(option) for option in ("kubeconfig", "context", "api_key"))
         module.fail_json(msg=missing_rights_message(target, params["namespace"], denied, variables),
                          denied=denied)
 
@@ -340,26 +378,34 @@ def main():
     require_libraries(module, ("kubernetes", HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR),
                       ("packaging", HAS_PACKAGING, PACKAGING_IMPORT_ERROR))
     params = module.params
+    names = namer(params)
     target = describe_target(params)
     helm_path = module.get_bin_path(params["helm_binary"])
     if not helm_path:
         module.fail_json(msg="%s: helm binary %r not found on the controller: install helm >= %s or set "
-                             "helm_binary (milvus_helm_binary)" % (target, params["helm_binary"],
-                                                                   params["min_helm_version"]))
+                             "%s; nothing was changed" % (target, params["helm_binary"], params["min_helm_version"],
+                                                          names("helm_binary")))
     helm = Helm(module.run_command, helm_path, module_helm_environment(module))
     try:
         kube = Kube(params)
         check_access(module, kube, target)
         observed = observe(helm, kube, params["release"], params["namespace"], cluster_label(params))
+    except NotHelm as exc:
+        module.fail_json(msg="preflight of %s failed: %s: set %s to the helm client (>= %s); nothing was changed"
+                             % (target, exc, names("helm_binary"), params["min_helm_version"]))
     except (KubeError, HelmError) as exc:
-        module.fail_json(msg="preflight of %s failed: %s" % (target, exc))
+        module.fail_json(msg="preflight of %s failed: %s; nothing was changed" % (target, exc))
     # evidence and messages quote configuration (pulsar.address, ...): no URL credentials in anything shown
-    planned = redact_strings(build_plan(observed, planner_options(params)))
+    planned = build_plan(observed, planner_options(params))
+    if params["check_charts"] and planned["hops"]:
+        planned["blockers"] = planned["blockers"] + chart_blockers(
+            helm, planned["hops"], params["chart_ref"], params["chart_repo_url"], names)
+    planned = redact_strings(planned)
     result = result_from(observed, planned, params["secret_values"])
     for warning in planned["warnings"]:
         module.warn(warning)
     if planned["blockers"] and params["fail_on_blockers"]:
-        module.fail_json(msg="upgrade blocked: %s" % " | ".join(planned["blockers"]), **result)
+        module.fail_json(msg="upgrade blocked: %s; nothing was changed" % " | ".join(planned["blockers"]), **result)
     module.exit_json(**result)
 
 

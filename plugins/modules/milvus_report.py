@@ -20,6 +20,7 @@ description:
   - Runs inside the controller's worker process, without starting a module on a host. The role writes one report per
     cluster and two per run; with M(ansible.builtin.file) and M(ansible.builtin.copy) these took three module starts
     per cluster, which on a large fleet showed up in the run time (see C(make bench)).
+  - A relative O(dest) is taken from the controller's working directory (not the E(PWD) environment variable).
   - Existing folders keep their permissions; only folders this task creates get O(directory_mode).
 author:
   - milvusops maintainers (@milvusops)
@@ -36,9 +37,16 @@ options:
     type: path
     required: true
   content:
-    description: The whole content of the file.
+    description: The whole content of the file. Required unless O(probe=true).
     type: str
-    required: true
+  probe:
+    description:
+      - Treat O(dest) as a folder. Create it if missing (also in check mode) and write and remove a probe file in it,
+        writing nothing else. Fails, saying nothing was changed, when the folder cannot be written.
+      - The role runs this before the upgrade lock and the first hop, so a report folder that cannot be written is
+        found before the cluster changes, not after.
+    type: bool
+    default: false
   mode:
     description: Permissions of the file, as an octal string.
     type: str
@@ -54,17 +62,22 @@ EXAMPLES = r"""
   milvusops.cluster.milvus_report:
     dest: "{{ milvus_report_dir }}/clusters/{{ inventory_hostname }}.json"
     content: "{{ milvus_upgrade_result | to_nice_json }}\n"
+
+- name: Check before any change that the report folder can be written
+  milvusops.cluster.milvus_report:
+    dest: "{{ milvus_report_dir }}"
+    probe: true
 """
 
 RETURN = r"""
 dest:
-  description: The file written.
+  description: The file written (the folder checked with O(probe)), as an absolute path.
   returned: always
   type: str
   sample: /var/log/milvusops/clusters/prod-eu-1.json
 size:
   description: Bytes written.
-  returned: always
+  returned: unless O(probe=true)
   type: int
   sample: 1832
 """

@@ -51,7 +51,7 @@ def test_check_diff_shows_both_hops_and_changes_nothing(harness, before):
     # both hops of the oldest cluster, with their values and object diffs
     assert "hop mixcoord -> chart 4.2.58" in run.output or "(mixcoord): chart 4.2.58" in run.output
     assert "(streaming): chart 5.0.0" in run.output
-    assert "pulsar.enabled=True" in run.output and "pulsarv3.enabled=False" in run.output
+    assert "pulsar.enabled=true" in run.output and "pulsarv3.enabled=false" in run.output   # JSON, not Python
     assert "+ Deployment/rel-milvus-mixcoord" in run.output
     assert "- Deployment/rel-milvus-rootcoord" in run.output
     report = run.cluster_report("old-separate")

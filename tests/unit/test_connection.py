@@ -179,7 +179,7 @@ def test_describe_target_words_and_no_secret():
 # -- client certificates and KUBECONFIG lists --------------------------------------------------
 
 CERT = {"host": "https://api.eu:6443", "ca_cert": "/etc/kube/ca.pem", "client_cert": "/etc/kube/me.crt",
-        "client_key": "/etc/kube/me.key", "validate_certs": True}
+        "client_key": "/etc/kube/me.key", "validate_certs": True, "message_names": "inventory"}
 
 
 @pytest.mark.parametrize("missing", ["client_cert", "client_key"])
@@ -191,6 +191,11 @@ def test_a_certificate_without_its_key_or_a_key_without_its_certificate_is_refus
 def test_a_certificate_without_a_host_is_refused_naming_the_kubeconfig_alternative():
     problem = client_certificate_problem(dict(CERT, host=None, kubeconfig="/etc/kube/eu.yaml"))
     assert "milvus_kube_host" in problem and "kubeconfig" in problem
+
+
+def test_called_directly_the_certificate_problem_names_the_module_options():
+    problem = client_certificate_problem(dict(CERT, client_key=None, message_names="option"))
+    assert problem.startswith("client_cert and client_key go together") and "milvus_" not in problem
 
 
 @pytest.mark.parametrize("params", [CERT, dict(CERT, api_key=TOKEN), dict(CERT, validate_certs=False)])

@@ -9,7 +9,8 @@ import pytest
 import factories as f
 from ansible_collections.milvusops.cluster.plugins.module_utils import helm as helm_module
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
-    Helm, HelmError, ReleaseNotFound, chart_arguments, upgrade_arguments)
+    Helm, HelmError, NotHelm, ReleaseNotFound, chart_arguments, parse_helm_version, show_chart_arguments,
+    upgrade_arguments)
 
 REPO = "https://zilliztech.github.io/milvus-helm"
 ENV = {"KUBECONFIG": "/etc/kube/eu.yaml", "HELM_KUBECONTEXT": "prod-eu-1", "HELM_KUBETOKEN": "s3cr3t-token"}
@@ -371,4 +372,55 @@ def test_a_helm_failure_without_any_message_is_repeated(monkeypatch):
     monkeypatch.setattr(helm_module.time, "sleep", lambda seconds: None)
     helm, run = helm_with((1, "", ""), (1, "", "Error: release: not found"))
     assert helm.history("rel", "milvus") is None
+    assert len(run.calls) == 2
+
+
+# -- is it helm, and does the chart resolve --------------------------------------------------
+
+@pytest.mark.parametrize("out", ["", "\n", "hello", "Version: 3.17.3", "{{.Version}}", "v3.17", "3.17.3 extra",
+                                 "usage: fake [options]"])
+def test_a_binary_whose_version_output_is_not_helms_is_not_helm(out):
+    helm, run = helm_with((0, out, ""))
+    with pytest.raises(NotHelm) as info:
+        helm.version()
+    assert "/usr/local/bin/helm is not helm" in str(info.value)
+    assert len(run.calls) == 1             # not repeated like an API outage
+    assert not info.value.transient
+
+
+@pytest.mark.parametrize("out,expected", [("v3.17.3", "3.17.3"), ("v3.18.0-rc.1", "3.18.0-rc.1"),
+                                          ("v3.14.0+g1234abc", "3.14.0+g1234abc")])
+def test_parse_helm_version_accepts_helm_versions(out, expected):
+    assert parse_helm_version("helm", out) == expected
+
+
+@pytest.mark.parametrize("repo,expected_tail", [
+    (REPO, ["milvus", "--repo", REPO, "--version", "4.2.58"]),
+    (None, ["milvus", "--version", "4.2.58"])])
+def test_show_chart_arguments(repo, expected_tail):
+    assert show_chart_arguments("milvus", "4.2.58", repo) == ["show", "chart"] + expected_tail
+    assert show_chart_arguments("oci://registry/charts/milvus", "4.2.58", REPO) == [
+        "show", "chart", "oci://registry/charts/milvus", "--version", "4.2.58"]
+
+
+@pytest.mark.parametrize("stderr", [
+    'Error: looks like "http://127.0.0.1:1/charts" is not a valid chart repository or cannot be reached: '
+    'Get "http://127.0.0.1:1/charts/index.yaml": dial tcp 127.0.0.1:1: connect: connection refused',
+    'Error: chart "milvus" version "9.9.9" not found in http://127.0.0.1:8879 repository',
+    'Error: failed to fetch http://127.0.0.1:8879/index.yaml : 404 Not Found',
+    'Error: failed to download "milvus" at version "4.2.58"'])
+def test_a_failing_chart_repository_fails_at_once_not_retried_like_an_api_outage(stderr, monkeypatch):
+    monkeypatch.setattr(helm_module.time, "sleep", lambda seconds: (_ for _ in ()).throw(AssertionError("slept")))
+    helm, run = helm_with((1, "", stderr))
+    with pytest.raises(HelmError) as info:
+        helm.show_chart("milvus", "4.2.58", REPO)
+    assert info.value.repository and not info.value.transient
+    assert len(run.calls) == 1
+
+
+def test_an_api_outage_during_a_dry_run_is_still_retried(monkeypatch):
+    monkeypatch.setattr(helm_module.time, "sleep", lambda seconds: None)
+    helm, run = helm_with((1, "", "Error: Kubernetes cluster unreachable: connection refused"),
+                          (0, '{"version": 3}', ""))
+    assert helm.show_chart("milvus", "4.2.58", REPO) == '{"version": 3}'
     assert len(run.calls) == 2

@@ -9,7 +9,8 @@ import pytest
 import factories as f
 from ansible_collections.milvusops.cluster.plugins.module_utils import mq
 from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
-    PENDING_STATES, diff_text, hop_state, object_changes, removals_refused, summary)
+    PENDING_STATES, describe_image_changes, diff_text, hop_state, object_changes, removals_refused, removal_cause,
+    statefulset_image_changes, summary)
 
 OURS = "milvusops.cluster: hop mixcoord to chart 4.2.58"
 HOP1_VALUES = {"image": {"all": {"repository": "milvusdb/milvus", "tag": "v2.5.16"}},
@@ -288,6 +289,25 @@ def test_removals_refused_names_the_statefulset_unless_allowed():
     assert removals_refused(changes, True) is None
 
 
+def test_removals_refused_names_the_cause_and_the_replacement():
+    changes = object_changes(LIVE, RENDERED_SWITCH)
+    values = {"pulsar": {"enabled": False}, "pulsarv3": {"enabled": True}, "image": {"all": {"tag": "v2.5.16"}}}
+    message = removals_refused(changes, False, values, "milvus_allow_statefulset_removal")
+    assert "StatefulSet/rel-pulsar-bookie (StatefulSet): this hop sets pulsar.enabled=false" in message
+    assert "adds StatefulSet rel-pulsarv3-bookie instead: a deletion and a re-creation" in message
+    assert "set milvus_allow_statefulset_removal if" in message
+
+
+def test_removal_cause_prefers_the_longest_values_key_in_the_name():
+    changes = {"added": [], "dangerous": []}
+    entry = {"kind": "StatefulSet", "name": "rel-pulsarv3-bookie"}
+    cause = removal_cause(entry, changes, {"pulsar": {"enabled": True}, "pulsarv3": {"enabled": False}})
+    assert cause == "this hop sets pulsarv3.enabled=false, so the chart no longer renders it"
+    assert "although this hop sets pulsarv3.enabled=true" in removal_cause(entry, changes,
+                                                                           {"pulsarv3": {"enabled": True}})
+    assert removal_cause(entry, changes, {}).startswith("the chart no longer renders it (a stored value")
+
+
 def test_deployment_with_a_pvc_volume_is_dangerous():
     live = LIVE.replace("""            name: rel-milvus
 ---
@@ -342,3 +362,30 @@ def test_diff_text_without_object_changes():
     diff = diff_text({}, {"a": 1}, object_changes(LIVE, LIVE))
     assert diff["before"] == "# stored values\n{}\n# objects\n"
     assert diff["after"] == "# stored values\n{\n  \"a\": 1\n}\n# objects\n"
+
+
+def _sts(name, images, kind="StatefulSet"):
+    return {"kind": kind, "metadata": {"name": name}, "spec": {"template": {"spec": {
+        "containers": [{"name": c, "image": i} for c, i in images.items()]}}}}
+
+
+def test_a_data_store_image_change_is_named_with_both_images():
+    live = [_sts("rel-etcd", {"etcd": "milvusdb/etcd:3.5.5"}), _sts("rel-minio", {"minio": "minio:2023"}),
+            _sts("rel-milvus-proxy", {"proxy": "milvus:v2.5.16"}, kind="Deployment")]
+    rendered = [_sts("rel-etcd", {"etcd": "milvusdb/etcd:3.5.18"}), _sts("rel-minio", {"minio": "minio:2023"}),
+                _sts("rel-milvus-proxy", {"proxy": "milvus:v2.6.4"}, kind="Deployment"),
+                _sts("rel-new", {"x": "y:1"})]
+    changes = statefulset_image_changes(live, rendered)
+    assert changes == [{"name": "rel-etcd", "container": "etcd", "before": "milvusdb/etcd:3.5.5",
+                        "after": "milvusdb/etcd:3.5.18"}]
+    [line] = describe_image_changes(changes)
+    assert "StatefulSet/rel-etcd container etcd: milvusdb/etcd:3.5.5 -> milvusdb/etcd:3.5.18" in line
+    assert describe_image_changes([]) == []
+
+
+def test_object_changes_carry_the_data_store_images_and_the_diff_shows_them():
+    changes = object_changes(LIVE, LIVE)
+    assert changes["data_store_images"] == []
+    changes["data_store_images"] = [{"name": "rel-etcd", "container": "etcd", "before": "a:1", "after": "a:2"}]
+    text = diff_text({}, {}, changes)["after"]
+    assert "! the hop changes the image of data store StatefulSet/rel-etcd container etcd: a:1 -> a:2" in text

@@ -124,5 +124,5 @@ def test_a_client_certificate_reaches_the_client_and_needs_its_key(tmp_path):
               "validate_certs": True}
     configuration = _configuration(params)
     assert (configuration.cert_file, configuration.key_file) == ("/etc/me.crt", "/etc/me.key")
-    with pytest.raises(KubeError, match="milvus_kube_client_key"):
+    with pytest.raises(KubeError, match="client_cert and client_key go together"):
         _configuration(dict(params, client_key=None))

@@ -21,7 +21,7 @@ import factories as f
 from factories import patch_module_args
 from test_hop import HOP1_VALUES, LIVE, RENDERED_HOP1, RENDERED_SWITCH
 from ansible_collections.milvusops.cluster.plugins.module_utils import mq
-from ansible_collections.milvusops.cluster.plugins.module_utils.helm import HelmError
+from ansible_collections.milvusops.cluster.plugins.module_utils.helm import HelmError, NotHelm
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     instance_component_selector, milvus_selector)
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX
@@ -70,7 +70,8 @@ class FakeHelm(object):
     """Stands in for helm.Helm; `bind` replaces the class in a module's namespace."""
 
     def __init__(self, history, user_values=None, all_values=None, live_manifest=LIVE, rendered=RENDERED_HOP1,
-                 version="3.17.3", upgrade_error=None, on_upgrade=None):
+                 version="3.17.3", upgrade_error=None, on_upgrade=None, missing_charts=()):
+        self.missing_charts = set(missing_charts)
         self.rows = copy.deepcopy(history)
         self.user_values = copy.deepcopy(user_values if user_values is not None else {})
         self.all_values = copy.deepcopy(all_values if all_values is not None else {})
@@ -92,6 +93,14 @@ class FakeHelm(object):
     def version(self):
         self.calls.append(("version",))
         return self.client_version
+
+    def show_chart(self, chart_ref, version, repo_url=None):
+        self.calls.append(("show_chart", chart_ref, version, repo_url))
+        if version in self.missing_charts:
+            raise HelmError("helm show failed (rc=1): no chart", rc=1,
+                            stderr='Error: chart "%s" version "%s" not found in %s repository' % (chart_ref, version,
+                                                                                                 repo_url))
+        return "name: %s\nversion: %s\n" % (chart_ref, version)
 
     def history(self, release, namespace, max_revisions=20):
         self.calls.append(("history", release, namespace))
@@ -287,7 +296,7 @@ def test_preflight_old_default_pulsar_v2_two_hops_pinning_v2(monkeypatch, capsys
                           "message queue pulsar-v2)")
     assert any(line.startswith("hop 1 (mixcoord): chart 4.2.58, image v2.5.16") for line in summary)
     assert any(line.startswith("hop 2 (streaming): chart 5.0.0, image v2.6.4") for line in summary)
-    assert any("pulsar.enabled=True" in line and "pulsarv3.enabled=False" in line for line in summary)
+    assert any("pulsar.enabled=true" in line and "pulsarv3.enabled=false" in line for line in summary)
     # observed through the right selectors and names
     assert ("Deployment", "milvus", instance_component_selector("rel")) in kube.lists
     assert ("StatefulSet", "milvus", "release=rel,app=pulsar") in kube.lists
@@ -338,10 +347,12 @@ def test_preflight_missing_release_is_a_blocker(monkeypatch, capsys):
 def test_preflight_refuses_an_identity_lacking_rights_before_reading_anything(monkeypatch, capsys):
     helm, kube = preflight_setup(monkeypatch, old_default_pulsar(),
                                  refused={("patch", "deployments"), ("get", "services/proxy")})
-    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, cluster_name="prod-1"), capsys)
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, cluster_name="prod-1", message_names="inventory"),
+                             capsys)
     assert result["failed"]
     assert "may not patch deployments.apps; get services/proxy" in result["msg"]
-    assert "milvus_kubeconfig" in result["msg"] and "nothing was changed" in result["msg"]
+    assert "milvus_kubeconfig / milvus_kube_context / milvus_kube_api_key" in result["msg"]
+    assert "nothing was changed" in result["msg"]
     assert sorted(r["verb"] + " " + r["resource"] for r in result["denied"]) == ["get services", "patch deployments"]
     assert [r.get("subresource") for r in result["denied"] if r["resource"] == "services"] == ["proxy"]
     assert not helm.calls and not kube.lists          # refused before the release was even read
@@ -953,3 +964,63 @@ def test_preflight_returns_the_layout_and_hides_url_credentials(monkeypatch, cap
     assert "pulsar-pw" not in out
     assert any("pulsar.address=pulsar://VALUE_SPECIFIED_IN_NO_LOG_PARAMETER@rel-pulsar-proxy:6650" in e
                for e in result["message_queue"]["evidence"])
+
+
+def test_preflight_called_directly_names_the_module_options(monkeypatch, capsys):
+    preflight_setup(monkeypatch, old_default_pulsar(), refused={("patch", "deployments")})
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, cluster_name="prod-1"), capsys)
+    assert "(kubeconfig / context / api_key)" in result["msg"], result["msg"]
+    assert "milvus_" not in result["msg"]
+
+
+def test_preflight_looks_up_every_planned_chart_version_once(monkeypatch, capsys):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, chart_repo_url="http://127.0.0.1:1/charts"),
+                             capsys)
+    assert result.get("failed") is not True, result.get("msg")
+    assert [c for c in helm.calls if c[0] == "show_chart"] == [
+        ("show_chart", "milvus", "4.2.58", "http://127.0.0.1:1/charts"),
+        ("show_chart", "milvus", "5.0.0", "http://127.0.0.1:1/charts")]
+
+
+@pytest.mark.parametrize("names,expected", [("option", "check chart_ref and chart_repo_url"),
+                                            ("inventory", "check milvus_chart_ref and milvus_chart_repo_url")])
+def test_preflight_a_chart_version_missing_from_the_repository_blocks_before_any_hop(monkeypatch, capsys,
+                                                                                      names, expected):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
+    helm.missing_charts = {"5.0.0"}
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, message_names=names), capsys)
+    assert result["failed"]
+    assert result["msg"].startswith("upgrade blocked: ") and result["msg"].endswith("nothing was changed")
+    [blocker] = result["blockers"]
+    assert "chart milvus version 5.0.0 cannot be had" in blocker and 'version "5.0.0" not found' in blocker
+    assert expected in blocker
+    assert not helm.upgrades
+
+
+def test_preflight_without_check_charts_does_not_look_them_up(monkeypatch, capsys):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
+    helm.missing_charts = {"5.0.0"}
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, check_charts=False), capsys)
+    assert result.get("failed") is not True, result.get("msg")
+    assert not [c for c in helm.calls if c[0] == "show_chart"]
+
+
+def test_preflight_an_up_to_date_cluster_needs_no_chart_lookup(monkeypatch, capsys):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, check_charts=True, target_version="v2.5.10",
+                                                    intermediate_version="v2.5.10"), capsys)
+    if not result.get("plan"):
+        assert not [c for c in helm.calls if c[0] == "show_chart"]
+
+
+def test_preflight_a_binary_that_is_not_helm_fails_naming_the_setting(monkeypatch, capsys):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
+
+    def not_helm():
+        raise NotHelm("/usr/bin/true is not helm: 'helm version --template {{.Version}}' printed nothing")
+    helm.version = not_helm
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, message_names="inventory"), capsys)
+    assert result["failed"]
+    assert "/usr/bin/true is not helm" in result["msg"] and "set milvus_helm_binary" in result["msg"]
+    assert "not found" not in result["msg"] and result["msg"].endswith("nothing was changed")

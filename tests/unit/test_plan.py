@@ -8,7 +8,7 @@ import pytest
 import factories as f
 from ansible_collections.milvusops.cluster.plugins.module_utils import mq
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import (
-    flatten_values, merge_values, plan, values_already_applied)
+    describe, flatten_values, merge_values, plan, show_value, values_already_applied)
 
 V2_PINS = {"pulsar": {"enabled": True}, "pulsarv3": {"enabled": False}, "kafka": {"enabled": False},
            "woodpecker": {"enabled": False}, "externalPulsar": {"enabled": False},
@@ -656,3 +656,58 @@ def test_name_override_release_is_read_through_its_own_chart_name():
     # read with the default chart name, the same objects are not Milvus': that was the refusal
     observed["layout"] = release_layout("rel", {})
     assert has(plan(observed)["blockers"], "no Milvus Deployment or pod", "app.kubernetes.io/name=milvus")
+
+
+# -- the summary says what really happens ---------------------------------------------------------
+
+def _plan_result(components, hops, warnings=()):
+    return {"cluster": "c1", "release": "rel", "namespace": "milvus", "running_version": "2.5.16",
+            "image": {"tag": "v2.5.16"}, "chart_version": "4.2.58", "coordinator_mode": "mixcoord",
+            "message_queue": {"kind": "pulsar-v3"}, "blockers": [], "up_to_date": False,
+            "components": components, "hops": hops, "warnings": list(warnings)}
+
+
+def _hop(name, expected, removed, values=None):
+    return {"name": name, "chart_version": "5.0.0", "image_tag": "v2.6.4", "expected_components": expected,
+            "removed_components": removed, "values": values or {}}
+
+
+def test_summary_lists_only_components_a_hop_really_adds_and_removes():
+    hop2 = _hop("streaming", ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"],
+                ["indexnode", "streamingnode-old"])
+    lines = describe(_plan_result(["datanode", "indexnode", "mixcoord", "proxy", "querynode"], [hop2]))
+    assert "hop 1 (streaming): chart 5.0.0, image v2.6.4; adds streamingnode; removes indexnode" in lines
+
+
+def test_summary_of_two_hops_counts_hop_1_as_done_for_hop_2():
+    hop1 = _hop("mixcoord", ["datanode", "indexnode", "mixcoord", "proxy", "querynode"],
+                ["datacoord", "indexcoord", "querycoord", "rootcoord"])
+    hop2 = _hop("streaming", ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"], ["indexnode"])
+    running = ["datacoord", "datanode", "indexcoord", "indexnode", "proxy", "querycoord", "querynode", "rootcoord"]
+    lines = describe(_plan_result(running, [hop1, hop2]))
+    assert ("hop 1 (mixcoord): chart 5.0.0, image v2.6.4; adds mixcoord; "
+            "removes datacoord, indexcoord, querycoord, rootcoord") in lines
+    assert "hop 2 (streaming): chart 5.0.0, image v2.6.4; adds streamingnode; removes indexnode" in lines
+
+
+def test_summary_never_removes_what_does_not_run():
+    hop = _hop("streaming", ["mixcoord", "streamingnode"], ["indexnode", "streamingnode"])
+    lines = describe(_plan_result(["mixcoord", "streamingnode"], [hop]))
+    assert any(line.endswith("adds -; removes streamingnode") for line in lines)
+    lines = describe(_plan_result(["mixcoord"], [_hop("streaming", ["mixcoord"], ["streamingnode"])]))
+    assert any(line.endswith("adds -; removes -") for line in lines)
+
+
+@pytest.mark.parametrize("value,shown", [(True, "true"), (False, "false"), (None, "null"), (3, "3"),
+                                         ("v2.6.4", "v2.6.4"), (["a", "b"], '["a", "b"]'), ({}, "{}"),
+                                         ({"b": 1, "a": None}, '{"a": null, "b": 1}')])
+def test_values_in_the_summary_are_json_not_python_reprs(value, shown):
+    assert show_value(value) == shown
+    if not value or not isinstance(value, (list, dict)):    # non-empty containers are flattened to dotted keys
+        lines = describe(_plan_result([], [_hop("streaming", [], [], {"x": {"y": value}})]))
+        assert "  sets x.y=%s" % shown in lines
+
+
+def test_each_warning_is_shown_once():
+    lines = describe(_plan_result([], [], warnings=["w1", "w2", "w1"]))
+    assert [line for line in lines if "warning" in line] == ["  warning: w1", "  warning: w2"]

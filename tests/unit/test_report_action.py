@@ -103,3 +103,60 @@ def test_helpers_directly(tmp_path):
     assert mode_of(tmp_path / "a" / "b") == 0o700
     write_atomically(str(tmp_path / "a" / "b" / "f"), b"data", 0o604)
     assert (tmp_path / "a" / "b" / "f").read_bytes() == b"data" and mode_of(tmp_path / "a" / "b" / "f") == 0o604
+
+
+# -- probe: the report folder is checked before anything changes -------------------------------
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_probe_creates_a_missing_folder_and_leaves_nothing_in_it(tmp_path, check_mode):
+    folder = tmp_path / "reports" / "milvus"
+    result = run({"dest": str(folder), "probe": True}, check_mode=check_mode)
+    assert folder.is_dir() and list(folder.iterdir()) == []
+    assert result["dest"] == str(folder) and result["changed"] is False
+
+
+def test_probe_of_a_folder_that_cannot_be_written_says_nothing_was_changed(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if os.access(str(folder), os.W_OK):
+            pytest.skip("running as root: permission bits do not stop writes")  # root ignores the mode bits
+        with pytest.raises(AnsibleActionFail) as info:
+            run({"dest": str(folder), "probe": True})
+    finally:
+        folder.chmod(0o700)
+    assert "report folder %s cannot be written" % folder in str(info.value)
+    assert "milvus_report_dir" in str(info.value) and "nothing was changed" in str(info.value)
+
+
+def test_probe_of_a_file_where_the_folder_should_be_fails(tmp_path):
+    target = tmp_path / "not-a-folder"
+    target.write_text("x")
+    with pytest.raises(AnsibleActionFail) as info:
+        run({"dest": str(target), "probe": True})
+    assert "is not a directory" in str(info.value) and "nothing was changed" in str(info.value)
+
+
+def test_a_relative_dest_is_the_working_directory_not_the_pwd_variable(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PWD", "/nonexistent-stale-pwd")
+    result = run({"dest": "milvus-upgrade-report/clusters/c1.json", "content": "{}\n"})
+    assert result["dest"] == str(tmp_path / "milvus-upgrade-report" / "clusters" / "c1.json")
+    assert (tmp_path / "milvus-upgrade-report" / "clusters" / "c1.json").read_text() == "{}\n"
+
+
+def test_content_is_required_unless_probing(tmp_path):
+    with pytest.raises(AnsibleActionFail) as info:
+        run({"dest": str(tmp_path / "x.json")})
+    assert "content is required" in str(info.value)
+
+
+def test_probe_reports_the_write_error_itself(tmp_path, monkeypatch):
+    """A read-only mount or a full disk only shows on a real write (root passes any permission check)."""
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+    monkeypatch.setattr(milvus_report.tempfile, "mkstemp", read_only)
+    with pytest.raises(AnsibleActionFail) as info:
+        run({"dest": str(tmp_path), "probe": True})
+    assert "Read-only file system" in str(info.value) and "nothing was changed" in str(info.value)
