@@ -68,8 +68,40 @@ options:
     description:
       - Return early, with RV(ready=false) and what is still rolling, after this many seconds, so a caller
         can show progress and call again. 0 waits until ready or timeout.
-    type: int
+      - Run as a task, the collection's action plugin does not return early; it prints a progress line every
+        O(return_after) seconds (one watch for the whole wait) and renews O(renew_lock) between them.
+    type: float
     default: 0
+  deadline:
+    description:
+      - When to give up, as seconds since the epoch (UTC). Overrides O(timeout) with the time left until then,
+        so a wait that is called again keeps the deadline of the hop rather than starting a new one.
+    type: float
+  hop_name:
+    description: The hop this wait belongs to, named in progress lines (C(hop <name> rolling for N s)).
+    type: str
+  started:
+    description: When the hop began (seconds since the epoch); progress lines count from it. Default is now.
+    type: float
+  renew_lock:
+    description:
+      - The upgrade lock (see M(milvusops.cluster.milvus_lock)) to renew while waiting, once half of its
+        O(renew_lock.duration) has passed since the last renewal. Renewed by the action plugin, which runs
+        the wait in the controller's worker process.
+    type: dict
+    suboptions:
+      holder:
+        description: The holder identity that took the lock.
+        type: str
+        required: true
+      duration:
+        description: Seconds the lock lasts after each renewal.
+        type: int
+        default: 300
+      purpose:
+        description: The purpose written on the Lease.
+        type: str
+        default: milvusops.cluster upgrade
   settle:
     description: Seconds the release must stay ready before the wait counts as done.
     type: int
@@ -168,6 +200,16 @@ ready_after:
   returned: when ready
   type: float
   sample: 42.9
+slices:
+  description: Progress lines the action plugin printed (slices of O(return_after) that ended before the end state).
+  returned: when run as a task (action plugin)
+  type: int
+  sample: 4
+lock_renewals:
+  description: How many times the action plugin renewed O(renew_lock) while waiting.
+  returned: when run as a task (action plugin)
+  type: int
+  sample: 1
 message_queue_problems:
   description: What changed in the message queue (empty when nothing did).
   returned: when O(message_queue) is given and the rollout is ready
@@ -204,7 +246,15 @@ def argument_spec():
         expected_components=dict(type="list", elements="str", default=[]),
         removed_components=dict(type="list", elements="str", default=[]),
         timeout=dict(type="int", default=900),
-        return_after=dict(type="int", default=0),
+        return_after=dict(type="float", default=0),
+        deadline=dict(type="float"),
+        hop_name=dict(type="str"),
+        started=dict(type="float"),
+        renew_lock=dict(type="dict", options=dict(
+            holder=dict(type="str", required=True),
+            duration=dict(type="int", default=300),
+            purpose=dict(type="str", default="milvusops.cluster upgrade"),
+        )),
         settle=dict(type="int", default=0),
         healthz=dict(type="bool", default=True),
         message_queue=dict(type="dict"),
@@ -227,8 +277,10 @@ def fullname_from(deployments):
 
 
 class Waiter(object):
-    def __init__(self, module, kube):
+    def __init__(self, module, kube, on_slice=None):
+        """on_slice(verdict) is called every return_after seconds instead of returning early."""
         self.module = module
+        self.on_slice = on_slice
         self.kube = kube
         self.params = module.params
         self.layout = self.params["layout"] or {}
@@ -258,6 +310,8 @@ class Waiter(object):
     def run(self):
         params = self.params
         deadline = self.started + params["timeout"]
+        if params.get("deadline") is not None:
+            deadline = max(params["deadline"], self.started + 1)
         return_at = self.started + params["return_after"] if params["return_after"] > 0 else None
         ready_since = None
         self.view.start()
@@ -285,7 +339,10 @@ class Waiter(object):
                         verdict["waiting_for"].append(self.healthz_message)
                     ready_since = None
                     if return_at and now >= return_at:
-                        return self.finish(verdict, early=True)
+                        if self.on_slice is None:
+                            return self.finish(verdict, early=True)
+                        self.on_slice(verdict)
+                        return_at = time.time() + params["return_after"]
             if now >= deadline:
                 return self.finish(verdict, timed_out=True)
             if return_at and ready_since is None:
@@ -301,6 +358,8 @@ class Waiter(object):
                       failures=verdict["failures"], elapsed=round(time.time() - self.started, 3),
                       api_errors=list(self.view.errors))
         target = describe_target(self.params)
+        if self.params.get("hop_name"):
+            target = "%s hop %s" % (target, self.params["hop_name"])
         if failed:
             reasons = "; ".join(("pod %s container %s: %s %s" % (
                 f.get("pod"), f.get("container"), f.get("reason"), (f.get("message") or "")[:200])).strip()
@@ -309,7 +368,9 @@ class Waiter(object):
                 target, self.params["image_repository"], self.params["image_tag"], reasons), **result)
         if timed_out:
             self.module.fail_json(msg="%s: not ready after %s s, still waiting for: %s%s" % (
-                target, self.params["timeout"], "; ".join(verdict["waiting_for"]) or "nothing listed",
+                target, int(round(time.time() - self.params["started"])) if self.params.get("started")
+                else self.params["timeout"],
+                "; ".join(verdict["waiting_for"]) or "nothing listed",
                 (" (API errors: %s)" % " | ".join(self.view.errors)) if self.view.errors else ""), **result)
         if early:
             return result
