@@ -77,6 +77,7 @@ class Harness:
                 "milvus_chart_repo_url": self.fleet.chart_repo_url,
                 "milvus_helm_binary": HELM,
                 "milvus_settle_after_mixcoord": 1,
+                "milvus_settle_after_streaming": 1,
                 "milvus_wait_timeout": 240,
                 "milvus_progress_interval": 20,
             }
@@ -103,10 +104,11 @@ class Harness:
         return Run(subprocess.CompletedProcess(proc.args, proc.returncode, out, ""), report_dir,
                    time.monotonic() - started)
 
-    def _command(self, name, args, extra_vars, inventory):
+    def _command(self, name, args, extra_vars, inventory, extra_env=None):
         self.runs += 1
         report_dir = self.workdir / ("report-%d" % self.runs)
         env = self.fleet.helm_env()
+        env.update(extra_env or {})
         env.update({
             "ANSIBLE_COLLECTIONS_PATH": self.collections,
             "ANSIBLE_FORCE_COLOR": "0",
@@ -124,8 +126,8 @@ class Harness:
                    playbook, "-e", json.dumps(variables)] + list(args)
         return command, env, report_dir
 
-    def playbook(self, name, *args, extra_vars=None, inventory=None, timeout=900, stream=False):
-        command, env, report_dir = self._command(name, args, extra_vars, inventory)
+    def playbook(self, name, *args, extra_vars=None, inventory=None, timeout=900, stream=False, extra_env=None):
+        command, env, report_dir = self._command(name, args, extra_vars, inventory, extra_env)
         started = time.monotonic()
         if stream:  # the demo: the person watching sees the playbook's own output as it happens
             proc = subprocess.run(command, env=env, text=True, timeout=timeout, cwd=str(self.workdir),

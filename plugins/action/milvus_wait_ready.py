@@ -95,7 +95,7 @@ class ActionModule(ActionBase):
 
     def show_progress(self, params, waiting_for):
         self.slices += 1
-        display.display(progress_line(describe_target(params), params.get("hop_name"), params["started"],
+        display.display(progress_line(params.get("cluster_name") or describe_target(params), params.get("hop_name"), params["started"],
                                       time.time(), waiting_for))
 
     def run_in_process(self, params):
