@@ -103,7 +103,10 @@ options:
         type: str
         default: milvusops.cluster upgrade
   settle:
-    description: Seconds the release must stay ready before the wait counts as done.
+    description:
+      - Seconds the release must stay ready before the wait counts as done (a stability window).
+      - Any container restart or crash of the release's pods within it fails the wait, naming the pod,
+        container and reason (OOMKilled, Error with its exit code, CrashLoopBackOff).
     type: int
     default: 0
   healthz:
@@ -228,7 +231,8 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube
 from ansible_collections.milvusops.cluster.plugins.module_utils.mq import detect, parse_wal_names, verify
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     MQ_FAMILIES, milvus_selector, mq_statefulset_selector)
-from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import FAILED, READY, assess, component_of
+from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import (
+    FAILED, READY, assess, component_of, restart_counts, restarts_since)
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_url_userinfo
 from ansible_collections.milvusops.cluster.plugins.module_utils.rollout import ReleaseView
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
@@ -289,6 +293,7 @@ class Waiter(object):
         self.started = time.time()
         self.healthz_failures = 0
         self.healthz_message = None
+        self.baseline = None    # restart counts when the release first turned ready (the settle window)
 
     def judge(self, objects):
         return assess(objects["Deployment"], objects["ReplicaSet"], objects["Pod"],
@@ -324,11 +329,17 @@ class Waiter(object):
             version, objects = self.view.snapshot()
             verdict = self.judge(objects) if listed else None
             if verdict is not None:
+                if self.baseline is not None:
+                    restarts = restarts_since(self.baseline, objects["Pod"])
+                    if restarts:
+                        return self.finish(dict(verdict, failures=restarts), failed=True, unstable=True)
                 if verdict["state"] == FAILED:
                     return self.finish(verdict, failed=True)
                 if verdict["state"] == READY and self.healthz_ok(objects["Deployment"]):
                     self.healthz_failures = 0
                     ready_since = ready_since or now
+                    if self.baseline is None and params["settle"] > 0:
+                        self.baseline = restart_counts(objects["Pod"])
                     if now - ready_since >= params["settle"]:
                         return self.finish(verdict, ready_after=ready_since - self.started)
                     wake_at = min(wake_at, ready_since + params["settle"])
@@ -349,7 +360,7 @@ class Waiter(object):
                 wake_at = min(wake_at, return_at)
             self.view.wait_for_change(version, wake_at - time.time())
 
-    def finish(self, verdict, failed=False, timed_out=False, early=False, ready_after=None):
+    def finish(self, verdict, failed=False, timed_out=False, early=False, ready_after=None, unstable=False):
         self.view.stop()
         verdict = verdict or {"state": "unknown", "components": {}, "failures": [],
                               "waiting_for": ["the API server has not answered a list yet"]}
@@ -364,6 +375,9 @@ class Waiter(object):
             reasons = "; ".join(("pod %s container %s: %s %s" % (
                 f.get("pod"), f.get("container"), f.get("reason"), (f.get("message") or "")[:200])).strip()
                 for f in verdict["failures"])
+            if unstable:
+                self.module.fail_json(msg="%s: ready, then not stable within the %s s settle window: %s" % (
+                    target, self.params["settle"], reasons), **result)
             self.module.fail_json(msg="%s: the rollout of %s:%s cannot succeed: %s" % (
                 target, self.params["image_repository"], self.params["image_tag"], reasons), **result)
         if timed_out:
