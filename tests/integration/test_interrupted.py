@@ -6,7 +6,9 @@ that finds that process gone takes the lock over at once (no expiry, no milvus_l
 
 import os
 import signal
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,10 +53,15 @@ def test_a_run_killed_mid_hop_leaves_its_lock_and_the_next_run_on_this_host_take
     lease = member.cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus")
     holder = lease["spec"]["holderIdentity"]
     assert "/pid:%d:" % proc.pid in holder, holder     # the killed ansible-playbook, by pid
+    # a values folder as a hop killed inside helm upgrade leaves it (named after its module process, gone)
+    left = Path(tempfile.gettempdir()) / ("milvusops-hop-%d-test" % proc.pid)
+    left.mkdir()
+    (left / "values.json").write_text("{}")
     # 600 s lock, not expired, no milvus_lock_break_stale: only the dead process lets the next run in
     result = harness.playbook("upgrade", "--limit", "cut", inventory=inventory, extra_vars=CONFIRM)
     assert result.rc == 0, result.output[-3000:]
     assert "took over the upgrade lock of %s" % holder in result.output
     assert "process %d on this host" % proc.pid in result.output
-    assert result.cluster_report("cut")["status"] in ("upgraded", "already_upgraded"), result.cluster_report("cut")
+    assert result.cluster_report("cut")["status"] in ("upgraded", "up_to_date"), result.cluster_report("cut")
     assert member.cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus") is None
+    assert not left.exists(), "the next run's hop removes the killed hop's values folder"
