@@ -8,8 +8,8 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: milvus_controller
-author: milvusops maintainers
-version_added: 1.1.0
+author: milvusops maintainers (@milvusops)
+version_added: 1.0.0
 short_description: This controller's host name and ansible-playbook process, for the upgrade lock's holder
 description:
   - Returns C(<host>/pid:<pid>:<start>), the controller's host name (from Python's C(socket) module, no
