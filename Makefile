@@ -112,6 +112,7 @@ endif
 
 bench: venv
 	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench.long_wait
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint

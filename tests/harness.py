@@ -79,6 +79,7 @@ class Harness:
                 "milvus_chart_repo_url": self.fleet.chart_repo_url,
                 "milvus_helm_binary": HELM,
                 "milvus_settle_after_mixcoord": 1,
+                "milvus_settle_after_streaming": 1,
                 "milvus_wait_timeout": 240,
                 "milvus_progress_interval": 20,
             }

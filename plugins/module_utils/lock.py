@@ -81,8 +81,37 @@ def lease_body(name, holder, purpose, seconds, now, existing=None):
     }
 
 
-def decide(existing, holder, now, break_stale):
-    """(action, message) for acquiring the lock given the Lease found (None when there is none)."""
+def parse_holder(holder):
+    """(host, pid, start) of a holder written as <host>/pid:<pid>:<start>/..., or None for other holders."""
+    parts = (holder or "").split("/")
+    if len(parts) < 2 or not parts[1].startswith("pid:"):
+        return None
+    fields = parts[1].split(":")
+    try:
+        return parts[0], int(fields[1]), int(fields[2]) if len(fields) > 2 else 0
+    except ValueError:
+        return None
+
+
+def holder_gone(other, mine, process_alive):
+    """True when the other holder ran on this same host and its process (pid and start time) no longer runs.
+
+    process_alive(pid, start) answers for this host; a holder of another host, or one without a process, is
+    never judged gone here: only its expiry (or milvus_lock_break_stale) can free it.
+    """
+    theirs, ours = parse_holder(other), parse_holder(mine)
+    if theirs is None or ours is None or theirs[0] != ours[0]:
+        return False
+    if theirs[1:] == ours[1:]:
+        return False
+    return not process_alive(theirs[1], theirs[2])
+
+
+def decide(existing, holder, now, break_stale, gone=False):
+    """(action, message) for acquiring the lock given the Lease found (None when there is none).
+
+    gone: holder_gone() of the Lease's holder: its run on this host has ended, so the lock may be taken over.
+    """
     if existing is None:
         return CREATE, None
     spec = existing.get("spec") or {}
@@ -90,6 +119,10 @@ def decide(existing, holder, now, break_stale):
     if other == holder:
         return RENEW, None
     purpose = ((existing.get("metadata") or {}).get("annotations") or {}).get(PURPOSE_ANNOTATION, "unknown purpose")
+    if gone:
+        theirs = parse_holder(other)
+        return TAKE_OVER, ("took over the upgrade lock of %s (purpose %r): its ansible-playbook process %d on this "
+                           "host (%s) is gone" % (other, purpose, theirs[1], theirs[0]))
     ends = expiry(existing)
     if ends is not None and ends > now:
         return REFUSE, ("another run holds the upgrade lock (Lease %s): holder %s, purpose %r, expires %sZ unless "

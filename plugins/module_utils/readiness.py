@@ -275,3 +275,54 @@ def _judge_component(comp, deps, pods, replicasets, expected_image):
     else:
         info["state"] = READY
     return info, failures, waiting
+
+
+# -- staying ready: the stability window after a hop turned ready ----------------------------------------
+
+def restart_counts(pods):
+    """{pod uid or name: {container: restartCount}} of the pods that are not being deleted."""
+    counts = {}
+    for pod in pods:
+        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+            continue
+        statuses = ((pod.get("status") or {}).get("containerStatuses") or []) + \
+            ((pod.get("status") or {}).get("initContainerStatuses") or [])
+        counts[_uid(pod) or _name(pod)] = dict(
+            (status.get("name"), int(status.get("restartCount") or 0)) for status in statuses)
+    return counts
+
+
+def _crash_reason(status):
+    """Why a container stopped: its last (or current) termination, else its waiting reason."""
+    for state in ((status.get("lastState") or {}), (status.get("state") or {})):
+        terminated = state.get("terminated")
+        if terminated:
+            return terminated.get("reason") or "Error", "exit code %s" % terminated.get("exitCode")
+    waiting = (status.get("state") or {}).get("waiting") or {}
+    return waiting.get("reason") or "restarted", (waiting.get("message") or "")[:200]
+
+
+def restarts_since(baseline, pods):
+    """Failures (pod, container, reason, message) of the containers that restarted or crashed since baseline.
+
+    baseline is restart_counts() when the release first turned ready. A pod that is new since then counts
+    from zero; a container of a baseline pod counts from its count then. A container that is waiting in a
+    fatal state (CrashLoopBackOff, ...) or terminated with a failure is a crash even before its count moves.
+    """
+    failures = []
+    for pod in pods:
+        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+            continue
+        before = baseline.get(_uid(pod) or _name(pod), {})
+        statuses = ((pod.get("status") or {}).get("containerStatuses") or [])
+        for status in statuses:
+            count = int(status.get("restartCount") or 0)
+            waiting = ((status.get("state") or {}).get("waiting") or {}).get("reason")
+            terminated = (status.get("state") or {}).get("terminated") or {}
+            crashed = waiting in FATAL_WAITING or (terminated and terminated.get("exitCode") not in (0, None))
+            if count > before.get(status.get("name"), 0) or crashed:
+                reason, detail = _crash_reason(status)
+                failures.append({"pod": _name(pod), "container": status.get("name"), "reason": reason,
+                                 "message": "restarted after the release turned ready (restart count %d -> %d; %s)"
+                                            % (before.get(status.get("name"), 0), count, detail)})
+    return failures

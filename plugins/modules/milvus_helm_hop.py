@@ -15,6 +15,9 @@ description:
   - Runs one C(helm upgrade <release> <chart> --reset-then-reuse-values --version <v> --values <file>) for one hop
     planned by M(milvusops.cluster.milvus_preflight), with the hop's complete values (component flags, image and
     explicit message-queue pins) in a private temporary file.
+  - The file lives in a 0700 folder C(milvusops-hop-<pid>-*) of the temp directory and is removed when the module
+    ends. A hop killed outright (SIGKILL) cannot remove it; the next run's hop removes such folders of this user
+    whose module process is gone.
   - Idempotent. Nothing runs when the release already has the hop's chart version and every value the hop sets.
   - Before applying, renders the hop on the server (C(--dry-run=server)) and compares its objects with the live
     manifest. A hop that would delete a StatefulSet or an object that carries PersistentVolumeClaims is refused,
@@ -195,11 +198,14 @@ import os
 import shutil
 import tempfile
 import time
+
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.messages import namer
+from ansible_collections.milvusops.cluster.plugins.module_utils.values_folders import (
+    FOLDER_PREFIX, sweep_values_folders)
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     connection_argument_spec, describe_target)
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
@@ -234,7 +240,7 @@ class PrivateValuesFile(object):
         self.folder = None
 
     def __enter__(self):
-        self.folder = tempfile.mkdtemp(prefix="milvusops-hop-")
+        self.folder = tempfile.mkdtemp(prefix="%s%d-" % (FOLDER_PREFIX, os.getpid()))
         path = os.path.join(self.folder, "values.json")
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
@@ -297,6 +303,7 @@ def main():
                              "changed" % (target, params["helm_binary"], names("helm_binary")))
     helm = Helm(module.run_command, helm_path, module_helm_environment(module))
     secrets = [params.get("api_key")]
+    sweep_values_folders()   # the values folders of hops killed before they could remove them
 
     def fail(msg, **extra):
         module.fail_json(msg=redact_text("%s: %s" % (target, msg), secrets), **extra)

@@ -18,6 +18,10 @@ description:
     Lease fails the task, naming the holder, the purpose and the expiry. An expired (stale) Lease fails too unless
     O(break_stale=true).
   - O(state=released) deletes the Lease if O(holder) holds it, and leaves anyone else's alone.
+  - A holder written as C(<host>/pid:<pid>:<start>/...) (see the P(milvusops.cluster.milvus_controller#lookup)
+    lookup) names the controller and the ansible-playbook process of its run. When the Lease's holder names
+    this host and that process no longer runs, the run holding the lock died, and the lock is taken over at once,
+    expired or not, saying so in RV(message). Holders of other hosts still need the expiry and O(break_stale).
   - Writes are optimistic (resourceVersion preconditions), so two runs racing for the lock cannot both win.
 author:
   - milvusops maintainers (@milvusops)
@@ -100,6 +104,7 @@ message:
 """
 
 import datetime
+import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -108,7 +113,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.connection impor
     connection_argument_spec, describe_target)
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Conflict, Kube, KubeError
 from ansible_collections.milvusops.cluster.plugins.module_utils.lock import (
-    CREATE, REFUSE, RENEW, decide, expiry, lease_body, lease_name)
+    CREATE, REFUSE, RENEW, decide, expiry, holder_gone, lease_body, lease_name)
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
 
@@ -123,12 +128,33 @@ def argument_spec():
     )
 
 
+def process_alive(pid, start):
+    """Whether process pid runs on this host and, when start is known, is the one started then (pid reuse)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:     # exists, owned by someone else
+        pass
+    if not start:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            text = handle.read()
+    except OSError:
+        return True
+    fields = text[text.rfind(")") + 2:].split()
+    return len(fields) <= 19 or int(fields[19]) == start
+
+
 def acquire(module, kube, name):
     params = module.params
     namespace = params["namespace"]
     existing = kube.read_lease(namespace, name)
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)  # naive UTC, like the Lease times
-    action, message = decide(existing, params["holder"], now, params["break_stale"])
+    other = ((existing or {}).get("spec") or {}).get("holderIdentity")
+    gone = holder_gone(other, params["holder"], process_alive)
+    action, message = decide(existing, params["holder"], now, params["break_stale"], gone=gone)
     if action == REFUSE:
         module.fail_json(msg="%s: %s" % (describe_target(params), message), lease=name,
                          holder=existing["spec"].get("holderIdentity"))

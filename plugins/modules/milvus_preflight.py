@@ -263,6 +263,8 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.milvusops.cluster.plugins.module_utils.values_folders import sweep_values_folders
+
 from ansible_collections.milvusops.cluster.plugins.module_utils.access import access_reviews, missing_rights_message
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     cluster_label, connection_argument_spec, describe_target)
@@ -380,6 +382,8 @@ def main():
     params = module.params
     names = namer(params)
     target = describe_target(params)
+    if not module.check_mode:
+        sweep_values_folders()   # values folders of hops killed (SIGKILL) before they could remove them
     helm_path = module.get_bin_path(params["helm_binary"])
     if not helm_path:
         module.fail_json(msg="%s: helm binary %r not found on the controller: install helm >= %s or set "

@@ -68,10 +68,45 @@ options:
     description:
       - Return early, with RV(ready=false) and what is still rolling, after this many seconds, so a caller
         can show progress and call again. 0 waits until ready or timeout.
-    type: int
+      - Run as a task, the collection's action plugin does not return early; it prints a progress line every
+        O(return_after) seconds (one watch for the whole wait) and renews O(renew_lock) between them.
+    type: float
     default: 0
+  deadline:
+    description:
+      - When to give up, as seconds since the epoch (UTC). Overrides O(timeout) with the time left until then,
+        so a wait that is called again keeps the deadline of the hop rather than starting a new one.
+    type: float
+  hop_name:
+    description: The hop this wait belongs to, named in progress lines (C(hop <name> rolling for N s)).
+    type: str
+  started:
+    description: When the hop began (seconds since the epoch); progress lines count from it. Default is now.
+    type: float
+  renew_lock:
+    description:
+      - The upgrade lock (see M(milvusops.cluster.milvus_lock)) to renew while waiting, once half of its
+        O(renew_lock.duration) has passed since the last renewal. Renewed by the action plugin, which runs
+        the wait in the controller's worker process.
+    type: dict
+    suboptions:
+      holder:
+        description: The holder identity that took the lock.
+        type: str
+        required: true
+      duration:
+        description: Seconds the lock lasts after each renewal.
+        type: int
+        default: 300
+      purpose:
+        description: The purpose written on the Lease.
+        type: str
+        default: milvusops.cluster upgrade
   settle:
-    description: Seconds the release must stay ready before the wait counts as done.
+    description:
+      - Seconds the release must stay ready before the wait counts as done (a stability window).
+      - Any container restart or crash of the release's pods within it fails the wait, naming the pod,
+        container and reason (OOMKilled, Error with its exit code, CrashLoopBackOff).
     type: int
     default: 0
   healthz:
@@ -168,6 +203,16 @@ ready_after:
   returned: when ready
   type: float
   sample: 42.9
+slices:
+  description: Progress lines the action plugin printed (slices of O(return_after) that ended before the end state).
+  returned: when run as a task (action plugin)
+  type: int
+  sample: 4
+lock_renewals:
+  description: How many times the action plugin renewed O(renew_lock) while waiting.
+  returned: when run as a task (action plugin)
+  type: int
+  sample: 1
 message_queue_problems:
   description: What changed in the message queue (empty when nothing did).
   returned: when O(message_queue) is given and the rollout is ready
@@ -186,7 +231,8 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube
 from ansible_collections.milvusops.cluster.plugins.module_utils.mq import detect, parse_wal_names, verify
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     MQ_FAMILIES, milvus_selector, mq_statefulset_selector)
-from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import FAILED, READY, assess, component_of
+from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import (
+    FAILED, READY, assess, component_of, restart_counts, restarts_since)
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_url_userinfo
 from ansible_collections.milvusops.cluster.plugins.module_utils.rollout import ReleaseView
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
@@ -204,7 +250,15 @@ def argument_spec():
         expected_components=dict(type="list", elements="str", default=[]),
         removed_components=dict(type="list", elements="str", default=[]),
         timeout=dict(type="int", default=900),
-        return_after=dict(type="int", default=0),
+        return_after=dict(type="float", default=0),
+        deadline=dict(type="float"),
+        hop_name=dict(type="str"),
+        started=dict(type="float"),
+        renew_lock=dict(type="dict", options=dict(
+            holder=dict(type="str", required=True),
+            duration=dict(type="int", default=300),
+            purpose=dict(type="str", default="milvusops.cluster upgrade"),
+        )),
         settle=dict(type="int", default=0),
         healthz=dict(type="bool", default=True),
         message_queue=dict(type="dict"),
@@ -227,8 +281,10 @@ def fullname_from(deployments):
 
 
 class Waiter(object):
-    def __init__(self, module, kube):
+    def __init__(self, module, kube, on_slice=None):
+        """on_slice(verdict) is called every return_after seconds instead of returning early."""
         self.module = module
+        self.on_slice = on_slice
         self.kube = kube
         self.params = module.params
         self.layout = self.params["layout"] or {}
@@ -237,6 +293,7 @@ class Waiter(object):
         self.started = time.time()
         self.healthz_failures = 0
         self.healthz_message = None
+        self.baseline = None    # restart counts when the release first turned ready (the settle window)
 
     def judge(self, objects):
         return assess(objects["Deployment"], objects["ReplicaSet"], objects["Pod"],
@@ -258,6 +315,8 @@ class Waiter(object):
     def run(self):
         params = self.params
         deadline = self.started + params["timeout"]
+        if params.get("deadline") is not None:
+            deadline = max(params["deadline"], self.started + 1)
         return_at = self.started + params["return_after"] if params["return_after"] > 0 else None
         ready_since = None
         self.view.start()
@@ -270,11 +329,17 @@ class Waiter(object):
             version, objects = self.view.snapshot()
             verdict = self.judge(objects) if listed else None
             if verdict is not None:
+                if self.baseline is not None:
+                    restarts = restarts_since(self.baseline, objects["Pod"])
+                    if restarts:
+                        return self.finish(dict(verdict, failures=restarts), failed=True, unstable=True)
                 if verdict["state"] == FAILED:
                     return self.finish(verdict, failed=True)
                 if verdict["state"] == READY and self.healthz_ok(objects["Deployment"]):
                     self.healthz_failures = 0
                     ready_since = ready_since or now
+                    if self.baseline is None and params["settle"] > 0:
+                        self.baseline = restart_counts(objects["Pod"])
                     if now - ready_since >= params["settle"]:
                         return self.finish(verdict, ready_after=ready_since - self.started)
                     wake_at = min(wake_at, ready_since + params["settle"])
@@ -285,14 +350,17 @@ class Waiter(object):
                         verdict["waiting_for"].append(self.healthz_message)
                     ready_since = None
                     if return_at and now >= return_at:
-                        return self.finish(verdict, early=True)
+                        if self.on_slice is None:
+                            return self.finish(verdict, early=True)
+                        self.on_slice(verdict)
+                        return_at = time.time() + params["return_after"]
             if now >= deadline:
                 return self.finish(verdict, timed_out=True)
             if return_at and ready_since is None:
                 wake_at = min(wake_at, return_at)
             self.view.wait_for_change(version, wake_at - time.time())
 
-    def finish(self, verdict, failed=False, timed_out=False, early=False, ready_after=None):
+    def finish(self, verdict, failed=False, timed_out=False, early=False, ready_after=None, unstable=False):
         self.view.stop()
         verdict = verdict or {"state": "unknown", "components": {}, "failures": [],
                               "waiting_for": ["the API server has not answered a list yet"]}
@@ -301,15 +369,22 @@ class Waiter(object):
                       failures=verdict["failures"], elapsed=round(time.time() - self.started, 3),
                       api_errors=list(self.view.errors))
         target = describe_target(self.params)
+        if self.params.get("hop_name"):
+            target = "%s hop %s" % (target, self.params["hop_name"])
         if failed:
             reasons = "; ".join(("pod %s container %s: %s %s" % (
                 f.get("pod"), f.get("container"), f.get("reason"), (f.get("message") or "")[:200])).strip()
                 for f in verdict["failures"])
+            if unstable:
+                self.module.fail_json(msg="%s: ready, then not stable within the %s s settle window: %s" % (
+                    target, self.params["settle"], reasons), **result)
             self.module.fail_json(msg="%s: the rollout of %s:%s cannot succeed: %s" % (
                 target, self.params["image_repository"], self.params["image_tag"], reasons), **result)
         if timed_out:
             self.module.fail_json(msg="%s: not ready after %s s, still waiting for: %s%s" % (
-                target, self.params["timeout"], "; ".join(verdict["waiting_for"]) or "nothing listed",
+                target, int(round(time.time() - self.params["started"])) if self.params.get("started")
+                else self.params["timeout"],
+                "; ".join(verdict["waiting_for"]) or "nothing listed",
                 (" (API errors: %s)" % " | ".join(self.view.errors)) if self.view.errors else ""), **result)
         if early:
             return result

@@ -389,3 +389,31 @@ def test_object_changes_carry_the_data_store_images_and_the_diff_shows_them():
     changes["data_store_images"] = [{"name": "rel-etcd", "container": "etcd", "before": "a:1", "after": "a:2"}]
     text = diff_text({}, {}, changes)["after"]
     assert "! the hop changes the image of data store StatefulSet/rel-etcd container etcd: a:1 -> a:2" in text
+
+
+# -- values folders of killed hops (issue 12, class 9) ------------------------------------------------
+
+def test_only_our_folders_of_gone_processes_and_old_legacy_ones_are_stale():
+    from ansible_collections.milvusops.cluster.plugins.module_utils.values_folders import stale_values_folders
+    entries = [
+        ("milvusops-hop-100-abc", 1000, 0.0),       # ours, process gone
+        ("milvusops-hop-200-def", 1000, 0.0),       # ours, process alive
+        ("milvusops-hop-100-ghi", 0, 0.0),          # another user's
+        ("milvusops-hop-xyz123", 1000, 80000.0),    # legacy name, recent
+        ("milvusops-hop-old999", 1000, 0.0),        # legacy name, over a day old
+        ("something-else", 1000, 0.0),
+    ]
+    assert stale_values_folders(entries, 1000, 90000.0, lambda pid: pid == 200) == [
+        "milvusops-hop-100-abc", "milvusops-hop-old999"]
+
+
+def test_the_sweep_removes_a_killed_hops_folder_and_keeps_a_live_one(tmp_path):
+    import os
+    from ansible_collections.milvusops.cluster.plugins.module_utils.values_folders import sweep_values_folders
+    dead = tmp_path / "milvusops-hop-4194305-aaaa"     # above pid_max's default: no such process
+    live = tmp_path / ("milvusops-hop-%d-bbbb" % os.getpid())
+    for folder in (dead, live):
+        folder.mkdir()
+        (folder / "values.json").write_text("{}")
+    assert sweep_values_folders(str(tmp_path)) == [dead.name]
+    assert not dead.exists() and (live / "values.json").exists()

@@ -102,3 +102,34 @@ def test_a_foreign_failure_is_not_ours():
     del partial["externalKafka"]
     assert not made_by_us('Upgrade "rel" failed', partial)
     assert not made_by_us('Upgrade "rel" failed', dict(HOP_SIGNATURE, mixCoordinator={"enabled": False}))
+
+
+# -- a holder naming this controller's process (issue 12, class 9) ------------------------------------
+
+def test_parse_holder_reads_host_pid_and_start_and_ignores_other_holders():
+    assert lock.parse_holder("ctl-1/pid:4123:998877/20260101T000000/42") == ("ctl-1", 4123, 998877)
+    assert lock.parse_holder("ctl-1/pid:4123/x") == ("ctl-1", 4123, 0)
+    assert lock.parse_holder("ctl-1/20260101T000000/42") is None       # an older run's holder
+    assert lock.parse_holder("ctl-1/pid:abc/x") is None and lock.parse_holder(None) is None
+
+
+def test_a_holder_is_gone_only_on_this_host_and_only_when_its_process_is():
+    mine = "ctl-1/pid:200:5/t/1"
+    assert lock.holder_gone("ctl-1/pid:100:4/t/2", mine, lambda pid, start: False) is True
+    assert lock.holder_gone("ctl-1/pid:100:4/t/2", mine, lambda pid, start: True) is False
+    assert lock.holder_gone("ctl-2/pid:100:4/t/2", mine, lambda pid, start: False) is False   # another host
+    assert lock.holder_gone("ctl-1/t/2", mine, lambda pid, start: False) is False             # no process named
+    assert lock.holder_gone("ctl-1/pid:200:5/t/2", mine, lambda pid, start: False) is False   # our own process
+    seen = []
+    lock.holder_gone("ctl-1/pid:100:4/t/2", mine, lambda pid, start: seen.append((pid, start)))
+    assert seen == [(100, 4)]
+
+
+def test_an_unexpired_lock_of_a_dead_local_run_is_taken_over_saying_whose():
+    now = datetime.datetime(2026, 1, 1, 12, 0, 0)
+    existing = lock.lease_body("milvusops-upgrade-rel", "ctl-1/pid:100:4/t/2", "upgrade of rel", 300, now)
+    existing["metadata"]["resourceVersion"] = "7"
+    action, message = lock.decide(existing, "ctl-1/pid:200:5/t/1", now, False, gone=True)
+    assert action == lock.TAKE_OVER
+    assert "took over" in message and "process 100" in message and "ctl-1" in message
+    assert lock.decide(existing, "ctl-1/pid:200:5/t/1", now, False)[0] == lock.REFUSE

@@ -29,7 +29,7 @@ requirements: [enable in configuration]
 """
 
 # Result keys worth keeping (small); everything else is dropped.
-KEEP = ("changed", "ready", "state", "elapsed", "ready_after", "revision_before", "revision_after", "msg")
+KEEP = ("changed", "ready", "slices", "state", "elapsed", "ready_after", "revision_before", "revision_after", "msg")
 
 
 def _get(result, name):
