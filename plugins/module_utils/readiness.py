@@ -131,6 +131,29 @@ def pod_failures(pod, component):
     return failures
 
 
+def pod_not_ready_state(pod):
+    """How far a pod that is not Ready got, in kubectl's words, or None when it is Ready.
+
+    'Pending (not scheduled yet)', 'Pending (ContainerCreating)', 'Running, not ready': what a person
+    watching a slow rollout needs to tell a slow image pull from a pod no node takes.
+    """
+    status = pod.get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Ready" and condition.get("status") == "True":
+            return None
+    phase = status.get("phase") or "Pending"
+    waiting = sorted(set(
+        ((container.get("state") or {}).get("waiting") or {}).get("reason") or ""
+        for container in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])) - {""})
+    if waiting:
+        return "%s (%s)" % (phase, ", ".join(waiting))
+    if phase == "Pending":
+        scheduled = any(c.get("type") == "PodScheduled" and c.get("status") == "True"
+                        for c in status.get("conditions") or [])
+        return "Pending (%s)" % ("scheduled, containers not started yet" if scheduled else "not scheduled yet")
+    return "%s, not ready" % phase
+
+
 def _unschedulable(pod):
     for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False" \
@@ -241,7 +264,7 @@ def _judge_component(comp, deps, pods, replicasets, expected_image):
             waiting.append("progress deadline exceeded: %s" % (condition.get("message") or ""))
 
     newest = newest_replicaset(dep, replicasets)
-    old_pods, terminating, wrong_image = [], [], []
+    old_pods, terminating, wrong_image, not_ready = [], [], [], []
     for pod in pods:
         pod_image = _container_image(pod.get("spec") or {}, comp)
         on_image = not expected_image or (pod_image and same_image(pod_image, expected_image))
@@ -257,14 +280,19 @@ def _judge_component(comp, deps, pods, replicasets, expected_image):
         if on_image and not from_old_rs:
             failures.extend(pod_failures(pod, comp))
             unschedulable = _unschedulable(pod)
+            state = pod_not_ready_state(pod)
             if unschedulable:
                 waiting.append("pod %s unschedulable: %s" % (_name(pod), unschedulable))
+            elif state:
+                not_ready.append("pod %s %s" % (_name(pod), state))
     if terminating:
         waiting.append("%d pod(s) terminating: %s" % (len(terminating), ", ".join(sorted(terminating))))
     if old_pods:
         waiting.append("%d pod(s) of an old ReplicaSet: %s" % (len(old_pods), ", ".join(sorted(old_pods))))
     if wrong_image:
         waiting.append("pod(s) not on %s: %s" % (expected_image, ", ".join(sorted(wrong_image))))
+    if waiting:  # the component is not there yet: say where each new pod stands (never a reason on its own)
+        waiting.extend(sorted(not_ready))
 
     if failures:
         info["state"] = FAILED

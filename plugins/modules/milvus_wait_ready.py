@@ -381,11 +381,15 @@ class Waiter(object):
             self.module.fail_json(msg="%s: the rollout of %s:%s cannot succeed: %s" % (
                 target, self.params["image_repository"], self.params["image_tag"], reasons), **result)
         if timed_out:
-            self.module.fail_json(msg="%s: not ready after %s s, still waiting for: %s%s" % (
+            # the role's deadline is milvus_wait_timeout from the hop's start; `timeout` is what it was set to
+            setting = "milvus_wait_timeout" if self.params.get("message_names") == "inventory" else "timeout"
+            self.module.fail_json(msg="%s: not ready after %s s (the wait timeout, %s, is %s s), still waiting "
+                                      "for: %s%s. Raise %s if this rollout needs longer" % (
                 target, int(round(time.time() - self.params["started"])) if self.params.get("started")
-                else self.params["timeout"],
+                else self.params["timeout"], setting, self.params["timeout"],
                 "; ".join(verdict["waiting_for"]) or "nothing listed",
-                (" (API errors: %s)" % " | ".join(self.view.errors)) if self.view.errors else ""), **result)
+                (" (API errors: %s)" % " | ".join(self.view.errors)) if self.view.errors else "", setting),
+                **result)
         if early:
             return result
         result["ready_after"] = round(ready_after, 3)

@@ -230,6 +230,7 @@ def test_a_wait_timeout_lists_every_component_not_ready_and_why(harness):
     assert result.rc != 0
     error = result.cluster_report("slow")["error"]
     assert "not ready after" in error and "streamingnode" in error, error
+    assert "the wait timeout, milvus_wait_timeout, is 8 s" in error, error
     assert time.monotonic() - started < 60
 
 

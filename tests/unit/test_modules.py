@@ -765,7 +765,7 @@ def test_wait_healthz_500_times_out_with_the_reason(monkeypatch, capsys):
     assert 1 <= elapsed < 5
     assert result["failed"] is True
     assert result["ready"] is False
-    assert "not ready after 1 s" in result["msg"]
+    assert "not ready after 1 s (the wait timeout, timeout, is 1 s)" in result["msg"]
     assert "proxy /healthz answered 500 Internal Server Error" in result["msg"]
     assert "proxy /healthz answered 500 Internal Server Error" in result["waiting_for"]
 

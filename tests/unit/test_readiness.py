@@ -220,6 +220,19 @@ def test_transient_waiting_is_not_a_failure():
     result = assess(deps, rss, pods + [starting])
     assert result["state"] == "rolling"
     assert result["failures"] == []
+    # the slow pod is named with where it stands, beside the component's count
+    name = starting["metadata"]["name"]
+    assert any(w == "querynode: pod %s Pending (ContainerCreating)" % name or
+               w == "querynode: pod %s Running (ContainerCreating)" % name for w in result["waiting_for"]), \
+        result["waiting_for"]
+
+
+def test_a_not_ready_pod_alone_does_not_hold_a_component_that_is_ready():
+    deps, rss, pods = after_hop2()
+    qn_rs = [rs for rs in rss if "querynode" in rs["metadata"]["name"]][0]
+    surplus = f.pod("querynode", image=NEW, rs=qn_rs, waiting="ContainerCreating", index=3)
+    result = assess(deps, rss, pods + [surplus])   # the Deployment itself reports every replica ready
+    assert result["state"] == "ready", result["waiting_for"]
 
 
 def test_unschedulable_pod_is_reported_in_waiting():
@@ -294,3 +307,26 @@ def test_assess_with_a_name_override_judges_the_renamed_components_only():
     verdict = r.assess(deployments, replicasets, pods, "milvusdb/milvus:v2.5.16", ["proxy", "mixcoord"], [], "rel")
     assert verdict["state"] == "rolling"
     assert verdict["components"]["proxy"]["reason"] == "Deployment not created yet"
+
+
+# -- where each new pod of a slow rollout stands -------------------------------------------------------
+
+def _pod_status(phase, conditions=(), waiting=(), init_waiting=()):
+    return {"status": {"phase": phase, "conditions": [{"type": t, "status": s} for t, s in conditions],
+                       "containerStatuses": [{"name": "c%d" % i, "state": {"waiting": {"reason": r}}}
+                                             for i, r in enumerate(waiting)],
+                       "initContainerStatuses": [{"name": "i%d" % i, "state": {"waiting": {"reason": r}}}
+                                                 for i, r in enumerate(init_waiting)]}}
+
+
+@pytest.mark.parametrize("pod,state", [
+    (_pod_status("Pending"), "Pending (not scheduled yet)"),
+    (_pod_status("Pending", [("PodScheduled", "True")]), "Pending (scheduled, containers not started yet)"),
+    (_pod_status("Pending", [("PodScheduled", "True")], ["ContainerCreating"]), "Pending (ContainerCreating)"),
+    (_pod_status("Pending", [("PodScheduled", "True")], init_waiting=["PodInitializing"]), "Pending (PodInitializing)"),
+    (_pod_status("Running", [("Ready", "False")]), "Running, not ready"),
+    (_pod_status("Running", [("Ready", "True")]), None),
+    ({}, "Pending (not scheduled yet)"),
+])
+def test_pod_not_ready_state(pod, state):
+    assert r.pod_not_ready_state(pod) == state
