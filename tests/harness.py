@@ -151,6 +151,13 @@ class Harness:
     def history(self, cluster):
         return self.helm_json(cluster, "history", self.fleet[cluster].release)
 
+    def milvus_images(self, cluster):
+        """The images the release's Milvus Deployments run, sorted, each once."""
+        return sorted(set(
+            c["image"] for obj in self.objects(cluster, "Deployment").values()
+            if obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "milvus"
+            for c in obj["spec"]["template"]["spec"]["containers"]))
+
     def objects(self, cluster, kind):
         """{name: object} of one kind in the release namespace (the backend's own store or API)."""
         member = self.fleet[cluster]
@@ -158,3 +165,12 @@ class Harness:
                     for obj in member.cluster.store.list(kind, member.namespace))
 
 
+def wait_until(condition, timeout, what):
+    """Poll a cheap in-process condition (a backend's store, a file) with a deadline; its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out after %s s waiting for %s" % (timeout, what))

@@ -21,7 +21,8 @@ from ansible.utils.display import Display
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     CONNECTION_ARGUMENT_SPEC, describe_target)
-from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, Conflict, Kube, KubeError
+from ansible_collections.milvusops.cluster.plugins.module_utils.kube import (
+    HAS_KUBERNETES, Conflict, Kube, KubeError, remove_client_temp_files)
 from ansible_collections.milvusops.cluster.plugins.module_utils.lock import lease_name
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import HAS_PACKAGING
 
@@ -99,6 +100,12 @@ class ActionModule(ActionBase):
                                       time.time(), waiting_for))
 
     def run_in_process(self, params):
+        try:
+            return self.wait_in_process(params)
+        finally:
+            remove_client_temp_files()   # this worker ends without the client's own exit-time cleanup
+
+    def wait_in_process(self, params):
         from ansible_collections.milvusops.cluster.plugins.modules.milvus_lock import acquire, with_retries
         from ansible_collections.milvusops.cluster.plugins.modules.milvus_wait_ready import Waiter
 

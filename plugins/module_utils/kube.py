@@ -22,6 +22,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.connection impor
 try:
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
+    from kubernetes.config import kube_config as k8s_kube_config
     from kubernetes.client import rest as k8s_rest
     from kubernetes.config.config_exception import ConfigException
     from urllib3.util.retry import Retry
@@ -63,6 +64,17 @@ def _connection_is_transient(exc):
 
 class Conflict(KubeError):
     """A write lost a race (409): someone else created or changed the object first."""
+
+
+def remove_client_temp_files():
+    """Remove the files the kubernetes client wrote for a kubeconfig's inline data (client keys included).
+
+    The client removes them at interpreter exit; Ansible's worker processes, where action plugins run,
+    end without exit handlers, so an action plugin that used the client calls this when it is done.
+    """
+    cleanup = getattr(k8s_kube_config, "_cleanup_temp_files", None) if HAS_KUBERNETES else None
+    if cleanup is not None:
+        cleanup()
 
 
 def _configuration(params):

@@ -7,27 +7,19 @@ that finds that process gone takes the lock over at once (no expiry, no milvus_l
 import os
 import signal
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.harness import wait_until
+
 # Simulator only: the run is killed while kubesim keeps hop 2's pods starting.
 pytestmark = pytest.mark.kubesim
 
-CLUSTERS = [("cut", "v2510-separate-pulsar2")]
+# one cluster per way a run is stopped: kill -9, Ctrl-C (SIGINT to the process group), SIGTERM
+SIGNALS = {"cut-kill": signal.SIGKILL, "cut-int": signal.SIGINT, "cut-term": signal.SIGTERM}
+CLUSTERS = [(name, "v2510-separate-pulsar2") for name in SIGNALS]
 CONFIRM = {"milvus_upgrade_confirm": True}
-
-
-def wait_until(condition, timeout, what):
-    """Poll a cheap in-process condition (kubesim's store) with a deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out after %s s waiting for %s" % (timeout, what))
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +29,18 @@ def harness(make_harness):
     return h
 
 
-def test_a_run_killed_mid_hop_leaves_its_lock_and_the_next_run_on_this_host_takes_it_over(harness):
+@pytest.mark.parametrize("name", sorted(SIGNALS))
+def test_a_run_killed_mid_hop_leaves_its_lock_and_the_next_run_on_this_host_takes_it_over(harness, name):
     inventory = harness.workdir / "inventory.yml"
-    member = harness.fleet["cut"]
+    member = harness.fleet[name]
     member.cluster.set_config(pod_start_delay=12)   # hop 2's rollout is still going when the run is killed
     try:
-        proc, _ = harness.start_playbook("upgrade", "--limit", "cut", extra_vars=dict(CONFIRM, milvus_lock_seconds=600),
+        proc, _ = harness.start_playbook("upgrade", "--limit", name, extra_vars=dict(CONFIRM, milvus_lock_seconds=600),
                                          inventory=inventory)
         # revision 1 is the 2.5.10 install, 2 is hop 1, 3 is hop 2: killed while hop 2 rolls out
-        wait_until(lambda: len(harness.history("cut")) >= 3, 150, "hop 2's helm upgrade")
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        wait_until(lambda: len(harness.history(name)) >= 3, 150, "hop 2's helm upgrade")
+        os.killpg(proc.pid, SIGNALS[name])
+        proc.communicate(timeout=120)   # Ansible stops on SIGINT and SIGTERM too, without its always sections
     finally:
         member.cluster.set_config(pod_start_delay=0)
     lease = member.cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus")
@@ -58,10 +51,10 @@ def test_a_run_killed_mid_hop_leaves_its_lock_and_the_next_run_on_this_host_take
     left.mkdir()
     (left / "values.json").write_text("{}")
     # 600 s lock, not expired, no milvus_lock_break_stale: only the dead process lets the next run in
-    result = harness.playbook("upgrade", "--limit", "cut", inventory=inventory, extra_vars=CONFIRM)
+    result = harness.playbook("upgrade", "--limit", name, inventory=inventory, extra_vars=CONFIRM)
     assert result.rc == 0, result.output[-3000:]
     assert "took over the upgrade lock of %s" % holder in result.output
     assert "process %d on this host" % proc.pid in result.output
-    assert result.cluster_report("cut")["status"] in ("upgraded", "up_to_date"), result.cluster_report("cut")
+    assert result.cluster_report(name)["status"] in ("upgraded", "up_to_date"), result.cluster_report(name)
     assert member.cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus") is None
     assert not left.exists(), "the next run's hop removes the killed hop's values folder"

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from tests.harness import wait_until
+
 # Simulator only: pods are kept starting (pod_start_delay) long enough for hundreds of tiny slices.
 pytestmark = pytest.mark.kubesim
 
@@ -47,17 +49,6 @@ def test_a_wait_of_more_than_500_slices_finishes_upgraded_with_the_lock_renewed(
     assert cluster.counters().get("update leases", 0) >= 10, cluster.counters()
     assert cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus") is None
     assert "RecursionError" not in result.output and "recursion" not in result.output.lower()
-
-
-def wait_until(condition, timeout, what):
-    """Poll a cheap in-process condition (kubesim's store) with a deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out after %s s waiting for %s" % (timeout, what))
 
 
 def all_ready_on(harness, name, image):

@@ -52,13 +52,6 @@ def start(harness, limit, extra_vars=None):
                                   extra_vars=dict(CONFIRM, **(extra_vars or {})))
 
 
-def milvus_images(harness, name):
-    return sorted(set(
-        c["image"] for obj in harness.objects(name, "Deployment").values()
-        if obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "milvus"
-        for c in obj["spec"]["template"]["spec"]["containers"]))
-
-
 def revisions(harness, name):
     return [(row["revision"], row["status"], row["chart"]) for row in harness.history(name)]
 
@@ -74,7 +67,7 @@ def test_external_pulsar_and_a_newer_2_5_are_upgraded_and_rc1_is_refused(harness
     assert result.rc != 0      # rc1 fails its own cluster
     assert result.cluster_report("external")["status"] == "upgraded"
     assert result.cluster_report("at-2518")["status"] == "upgraded"
-    assert milvus_images(harness, "external") == milvus_images(harness, "at-2518") == ["milvusdb/milvus:v2.6.4"]
+    assert harness.milvus_images("external") == harness.milvus_images("at-2518") == ["milvusdb/milvus:v2.6.4"]
     # hop 1 keeps 2.5.18 (never a downgrade to 2.5.16); the queue stays what it was
     hops = dict((h["name"], h) for h in result.cluster_report("at-2518")["hops_applied"])
     assert hops["mixcoord"]["image_tag"] == "v2.5.18"
@@ -106,7 +99,7 @@ def test_crash_loops_and_image_pull_errors_fail_fast_naming_the_pod(harness):
     assert rerun.rc == 0, rerun.output
     for name in faults:
         assert revisions(harness, name) == history[name]
-        assert milvus_images(harness, name) == ["milvusdb/milvus:v2.6.4"]
+        assert harness.milvus_images(name) == ["milvusdb/milvus:v2.6.4"]
 
 
 def test_a_pod_the_scheduler_cannot_place_is_named_when_the_wait_times_out(harness):
@@ -134,7 +127,7 @@ def test_the_api_server_stopped_for_30_s_in_the_middle_of_a_wait(harness, contro
     assert result.rc == 0, result.output
     assert time.monotonic() - outage_started >= 30
     assert result.cluster_report("outage")["status"] == "upgraded"
-    assert milvus_images(harness, "outage") == ["milvusdb/milvus:v2.6.4"]
+    assert harness.milvus_images("outage") == ["milvusdb/milvus:v2.6.4"]
 
 
 def test_the_lock_refuses_a_concurrent_second_run(harness):
@@ -166,7 +159,7 @@ def test_a_killed_controller_is_resumed_at_hop_2(harness):
     result = run(harness, "killed", extra_vars={"milvus_lock_break_stale": True})
     assert result.rc == 0, result.output
     assert result.cluster_report("killed")["planned_hops"] == ["streaming"]
-    assert milvus_images(harness, "killed") == ["milvusdb/milvus:v2.6.4"]
+    assert harness.milvus_images("killed") == ["milvusdb/milvus:v2.6.4"]
 
 
 def test_a_hop_whose_server_side_render_deletes_statefulsets_is_refused(harness):

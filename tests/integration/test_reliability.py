@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from tests.harness import wait_until
+
 # Simulator only: API error bursts, latency, outages and store writes are injected.
 pytestmark = pytest.mark.kubesim
 
@@ -28,17 +30,6 @@ CLUSTERS = [
 CONFIRM = {"milvus_upgrade_confirm": True}
 
 
-def wait_until(condition, timeout, what):
-    """Poll a cheap in-process condition (kubesim's store, a file) with a deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out after %s s waiting for %s" % (timeout, what))
-
-
 @pytest.fixture(scope="module")
 def harness(make_harness):
     h = make_harness(CLUSTERS)
@@ -51,13 +42,6 @@ def harness(make_harness):
 
 def revisions(harness, name):
     return [row["revision"] for row in harness.history(name)]
-
-
-def milvus_images(harness, name):
-    return sorted(set(
-        c["image"] for obj in harness.objects(name, "Deployment").values()
-        if obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "milvus"
-        for c in obj["spec"]["template"]["spec"]["containers"]))
 
 
 def statefulset_uids(harness, name):
@@ -80,7 +64,7 @@ def test_read_error_burst_is_retried_and_the_run_completes(harness):
     assert result.rc == 0, result.output
     assert injected > 5, "the burst never hit the run"
     assert result.cluster_report("burst")["status"] == "upgraded"
-    assert milvus_images(harness, "burst") == ["milvusdb/milvus:v2.6.4"]
+    assert harness.milvus_images("burst") == ["milvusdb/milvus:v2.6.4"]
 
 
 def test_a_failed_write_during_helm_upgrade_is_repeated_safely(harness):
@@ -94,7 +78,7 @@ def test_a_failed_write_during_helm_upgrade_is_repeated_safely(harness):
     history = harness.history("write-fail")
     # helm recorded its failed attempt; the hop module saw our own failed revision and applied it again
     assert [row["status"] for row in history][-2:] == ["failed", "deployed"], history
-    assert milvus_images(harness, "write-fail") == ["milvusdb/milvus:v2.6.4"]
+    assert harness.milvus_images("write-fail") == ["milvusdb/milvus:v2.6.4"]
 
 
 def test_an_api_outage_in_the_middle_of_a_wait_is_survived(harness):
@@ -112,7 +96,7 @@ def test_an_api_outage_in_the_middle_of_a_wait_is_survived(harness):
     assert result.rc == 0, result.output
     assert time.monotonic() - outage_started >= 30, "the run ended before the outage did"
     assert result.cluster_report("outage")["status"] == "upgraded"
-    assert milvus_images(harness, "outage") == ["milvusdb/milvus:v2.6.4"]
+    assert harness.milvus_images("outage") == ["milvusdb/milvus:v2.6.4"]
 
 
 def test_a_release_left_pending_by_a_killed_helm_is_never_upgraded_over(harness):
@@ -251,7 +235,7 @@ def test_a_controller_killed_between_the_hops_resumes_with_hop_2(harness):
     assert result.rc == 0, result.output
     report = result.cluster_report("killed")
     assert report["planned_hops"] == ["streaming"]
-    assert milvus_images(harness, "killed") == ["milvusdb/milvus:v2.6.4"]
+    assert harness.milvus_images("killed") == ["milvusdb/milvus:v2.6.4"]
 
 
 def test_a_lock_shorter_than_the_upgrade_is_renewed_through_it_and_progress_is_shown(harness):

@@ -43,13 +43,6 @@ def harness(make_harness):
     return make_harness(CLUSTERS)
 
 
-def milvus_images(harness, name):
-    return sorted(set(
-        c["image"] for obj in harness.objects(name, "Deployment").values()
-        if obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "milvus"
-        for c in obj["spec"]["template"]["spec"]["containers"]))
-
-
 def test_check_mode_renders_on_the_server_and_changes_nothing(harness):
     revisions = dict((name, harness.history(name)[-1]["revision"]) for name, _ in CLUSTERS)
     run = harness.playbook("upgrade", "--check", "--diff")
@@ -68,7 +61,7 @@ def test_the_fleet_is_upgraded_and_a_second_run_changes_nothing(harness):
     run = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
     assert run.rc == 0, run.output
     for name, _ in CLUSTERS:
-        assert milvus_images(harness, name) == TARGET_IMAGES[name], name
+        assert harness.milvus_images(name) == TARGET_IMAGES[name], name
         assert harness.history(name)[-1]["chart"] == "milvus-5.0.0", name
         values = harness.helm_json(name, "get", "values", harness.fleet[name].release)
         # --reset-then-reuse-values: every value the user had set is still set, beside what the hops set

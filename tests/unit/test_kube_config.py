@@ -126,3 +126,23 @@ def test_a_client_certificate_reaches_the_client_and_needs_its_key(tmp_path):
     assert (configuration.cert_file, configuration.key_file) == ("/etc/me.crt", "/etc/me.key")
     with pytest.raises(KubeError, match="client_cert and client_key go together"):
         _configuration(dict(params, client_key=None))
+
+
+def test_the_client_temp_files_of_inline_credentials_can_be_removed_by_a_worker(tmp_path):
+    import base64
+    import os
+
+    from ansible_collections.milvusops.cluster.plugins.module_utils.kube import remove_client_temp_files
+    secret = b"-----BEGIN EC PRIVATE KEY-----\nnot-a-real-key\n-----END EC PRIVATE KEY-----\n"
+    path = tmp_path / "inline"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c1",
+        "clusters": [{"name": "c1", "cluster": {"server": "https://api:6443"}}],
+        "users": [{"name": "c1", "user": {"client-certificate-data": base64.b64encode(b"cert").decode(),
+                                          "client-key-data": base64.b64encode(secret).decode()}}],
+        "contexts": [{"name": "c1", "context": {"cluster": "c1", "user": "c1"}}],
+    }))
+    configuration = _configuration({"kubeconfig": str(path), "validate_certs": True})
+    assert open(configuration.key_file, "rb").read() == secret     # the client wrote the key to a file
+    remove_client_temp_files()
+    assert not os.path.exists(configuration.key_file)
