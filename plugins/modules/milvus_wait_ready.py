@@ -383,13 +383,14 @@ class Waiter(object):
         if timed_out:
             # the role's deadline is milvus_wait_timeout from the hop's start; `timeout` is what it was set to
             setting = "milvus_wait_timeout" if self.params.get("message_names") == "inventory" else "timeout"
+            waited = int(round(time.time() - self.params["started"])) if self.params.get("started") \
+                else self.params["timeout"]
+            api_errors = (" (API errors: %s)" % " | ".join(self.view.errors)) if self.view.errors else ""
             self.module.fail_json(msg="%s: not ready after %s s (the wait timeout, %s, is %s s), still waiting "
                                       "for: %s%s. Raise %s if this rollout needs longer" % (
-                target, int(round(time.time() - self.params["started"])) if self.params.get("started")
-                else self.params["timeout"], setting, self.params["timeout"],
-                "; ".join(verdict["waiting_for"]) or "nothing listed",
-                (" (API errors: %s)" % " | ".join(self.view.errors)) if self.view.errors else "", setting),
-                **result)
+                                          target, waited, setting, self.params["timeout"],
+                                          "; ".join(verdict["waiting_for"]) or "nothing listed", api_errors, setting),
+                                  **result)
         if early:
             return result
         result["ready_after"] = round(ready_after, 3)
