@@ -31,7 +31,7 @@ RETRY_DELAYS = (0.5, 1, 2, 4)
 # never helps, and the API-outage retry would only delay the answer.
 _REPOSITORY = re.compile(r"is not a valid chart repository or cannot be reached|failed to fetch .*index\.yaml|"
                          r'chart "[^"]*" (version "[^"]*" )?not found|no chart version found|'
-                         r"no chart name found|failed to download|could not find protocol handler",
+                         r'no chart name found|failed to download "|could not find protocol handler',
                          re.IGNORECASE)
 _HELM_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$")
 _UNREACHABLE = re.compile(r"Kubernetes cluster unreachable|connection refused|no such host|i/o timeout",

@@ -424,3 +424,13 @@ def test_an_api_outage_during_a_dry_run_is_still_retried(monkeypatch):
                           (0, '{"version": 3}', ""))
     assert helm.show_chart("milvus", "4.2.58", REPO) == '{"version": 3}'
     assert len(run.calls) == 2
+
+
+@pytest.mark.parametrize("stderr", [
+    'Error: UPGRADE FAILED: error validating "": error validating data: failed to download openapi: '
+    'the server could not find the requested resource',
+    "Error: UPGRADE FAILED: failed to download openapi: Get \"https://127.0.0.1:6443/openapi/v3\": EOF",
+])
+def test_the_api_servers_own_download_failures_are_an_outage_not_a_chart_repository(stderr):
+    error = HelmError("helm upgrade failed", stderr=stderr)
+    assert error.transient and not error.repository
