@@ -40,16 +40,7 @@ import socket
 
 from ansible.plugins.lookup import LookupBase
 
-
-def process_start(pid):
-    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or 0 when unknown."""
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            text = handle.read()
-    except (OSError, ValueError):
-        return 0
-    fields = text[text.rfind(")") + 2:].split()   # after "pid (comm) ": state is field 3
-    return int(fields[19]) if len(fields) > 19 else 0
+from ansible_collections.milvusops.cluster.plugins.module_utils.processes import process_start
 
 
 def playbook_pid():

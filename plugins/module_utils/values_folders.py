@@ -12,6 +12,8 @@ import shutil
 import tempfile
 import time
 
+from ansible_collections.milvusops.cluster.plugins.module_utils.processes import process_alive
+
 FOLDER_PREFIX = "milvusops-hop-"
 LEGACY_MAX_AGE = 24 * 3600
 
@@ -36,16 +38,6 @@ def stale_values_folders(entries, uid, now, alive):
     return stale
 
 
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
 def sweep_values_folders(folder=None):
     """Remove the values folders of killed hops (a SIGKILL skips any cleanup); returns the names removed."""
     folder = folder or tempfile.gettempdir()
@@ -57,7 +49,7 @@ def sweep_values_folders(folder=None):
                 entries.append((entry.name, info.st_uid, info.st_mtime))
     except OSError:
         return []
-    removed = stale_values_folders(entries, os.getuid(), time.time(), pid_alive)
+    removed = stale_values_folders(entries, os.getuid(), time.time(), process_alive)
     for name in removed:
         shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
     return removed

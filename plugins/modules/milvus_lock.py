@@ -104,7 +104,6 @@ message:
 """
 
 import datetime
-import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -116,6 +115,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.lock import (
     CREATE, REFUSE, RENEW, decide, expiry, holder_gone, lease_body, lease_name)
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
+from ansible_collections.milvusops.cluster.plugins.module_utils.processes import process_alive
 
 
 def argument_spec():
@@ -126,25 +126,6 @@ def argument_spec():
         duration=dict(type="int", default=300),
         break_stale=dict(type="bool", default=False),
     )
-
-
-def process_alive(pid, start):
-    """Whether process pid runs on this host and, when start is known, is the one started then (pid reuse)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:     # exists, owned by someone else
-        pass
-    if not start:
-        return True
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            text = handle.read()
-    except OSError:
-        return True
-    fields = text[text.rfind(")") + 2:].split()
-    return len(fields) <= 19 or int(fields[19]) == start
 
 
 def acquire(module, kube, name):

@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: milvusops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Processes on this controller: which one started when, and whether it still runs (the lock's holder,
+the values folders of killed hops)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+
+def process_start(pid):
+    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or 0 when unknown."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            text = handle.read()
+    except (OSError, ValueError):
+        return 0
+    fields = text[text.rfind(")") + 2:].split()   # after "pid (comm) ": state is field 3
+    return int(fields[19]) if len(fields) > 19 else 0
+
+
+def process_alive(pid, start=0):
+    """Whether process pid runs on this host and, when start is known, is the one started then (pid reuse)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:     # exists, owned by someone else
+        pass
+    if not start:
+        return True
+    now_start = process_start(pid)
+    return not now_start or now_start == start
