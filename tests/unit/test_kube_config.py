@@ -110,7 +110,8 @@ def test_kubeconfig_naming_several_files_merges_them_even_when_the_first_is_miss
     users.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "users": full.pop("users")}))
     rest = tmp_path / "rest.yaml"
     rest.write_text(yaml.safe_dump(full))
-    value = ":".join([str(tmp_path / "missing.yaml"), str(users), str(rest)])
+    # current-context in the first file that exists: the lowest client admitted (24.2.0) reads it from that file only
+    value = ":".join([str(tmp_path / "missing.yaml"), str(rest), str(users)])
     monkeypatch.setenv("KUBECONFIG", value)
     # the client reads its default location once, at import, from the same variable
     import kubernetes.config.kube_config as loader
