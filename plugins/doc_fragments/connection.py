@@ -27,7 +27,8 @@ options:
       - Path to a kubeconfig file.
       - Without it (and without O(host)) the default kubeconfig (E(KUBECONFIG) or C(~/.kube/config)) is used,
         and inside a pod the in-cluster service account. E(KUBECONFIG) may list several files separated by
-        C(:), merged as kubectl merges them.
+        C(:), merged as kubectl merges them. With older kubernetes clients (24.2.0) the current context must be
+        set in the first of them that exists, or given with O(context).
       - Users with an C(exec) credential plugin (EKS, GKE, AKS, OIDC helpers) work; the plugin runs on the
         controller for the Python client and for helm alike.
       - Can also be set with the E(K8S_AUTH_KUBECONFIG) environment variable.
