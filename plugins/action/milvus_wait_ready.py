@@ -91,7 +91,8 @@ class ActionModule(ActionBase):
         else:
             outcome = self.run_module_per_slice(params, task_vars)
         result.update(outcome)
-        result.update(slices=self.slices, lock_renewals=self.renewals, changed=False)
+        # changed only when the wait resumed Deployments an ordered hop paused
+        result.update(slices=self.slices, lock_renewals=self.renewals, changed=bool(outcome.get("changed")))
         return result
 
     def show_progress(self, params, waiting_for):

@@ -154,10 +154,11 @@ def removals_refused(changes, allowed, hop_values=None, option_name="allow_state
                          for d in changes["dangerous"]), option_name))
 
 
-def diff_text(values_before, values_after, changes):
+def diff_text(values_before, values_after, changes, rollout_lines=()):
     """Ansible diff: stored values and the objects the hop touches, before and after."""
     names = summary(changes)
     notes = ["! %s" % line for line in describe_image_changes(changes.get("data_store_images") or [])]
+    notes += ["> %s" % line for line in rollout_lines]
     before = ["- %s" % name for name in names["removed"]] + ["* %s" % name for name in names["changed"]]
     after = ["+ %s" % name for name in names["added"]] + ["* %s" % name for name in names["changed"]]
     return dict(
@@ -171,3 +172,16 @@ def diff_text(values_before, values_after, changes):
 def _render(values, object_lines):
     lines = ["# stored values"] + json.dumps(values, indent=2, sort_keys=True).splitlines()
     return "\n".join(lines + ["# objects"] + object_lines) + "\n"
+
+
+def rollout_lines(order, paused, held=()):
+    """How an ordered hop rolls out, for check mode and the diff: what is paused, then the resume order."""
+    if not order:
+        return []
+    lines = ["pause before helm upgrade: %s" % (", ".join("%s (%s)" % (entry["deployment"], entry["component"])
+                                                          for entry in paused) or "nothing (no Deployment changes)")]
+    lines.append("then resume one at a time, each once the ones before it are rolled out: %s" % " -> ".join(order))
+    if held:
+        lines.append("%s stay%s paused on the old version until the next hop removes %s" % (
+            ", ".join(held), "s" if len(held) == 1 else "", "it" if len(held) == 1 else "them"))
+    return lines

@@ -182,31 +182,31 @@ class Kube(object):
 
     # -- low level --------------------------------------------------------------------------
 
-    def _headers(self, has_body):
+    def _headers(self, has_body, content_type="application/json"):
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if has_body:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         # runs the kubeconfig loader's token refresh (exec plugins, expiring tokens) first
         token = (self.configuration.auth_settings().get("BearerToken") or {}).get("value")
         if token:
             headers["Authorization"] = token
         return headers
 
-    def request(self, method, path, query=None, body=None, stream=False):
+    def request(self, method, path, query=None, body=None, stream=False, content_type="application/json"):
         """The urllib3 response of one API request; connection failures become KubeError."""
         url = self.configuration.host.rstrip("/") + path
         if query:
             url += "?" + urlencode(query)
         data = json.dumps(body).encode("utf-8") if body is not None else None
         try:
-            return self._pool.request(method, url, body=data, headers=self._headers(data is not None),
+            return self._pool.request(method, url, body=data, headers=self._headers(data is not None, content_type),
                                       preload_content=not stream)
         except Exception as exc:  # urllib3 connection errors, TLS errors, timeouts
             raise KubeError(unreachable_message(self.configuration.host, exc), transient=_connection_is_transient(exc))
 
-    def _json(self, method, path, query=None, body=None):
+    def _json(self, method, path, query=None, body=None, content_type="application/json"):
         """The decoded JSON answer; None for a GET of something that does not exist."""
-        response = self.request(method, path, query, body)
+        response = self.request(method, path, query, body, content_type=content_type)
         if response.status == 404 and method == "GET":
             return None
         if response.status == 409:
@@ -273,6 +273,13 @@ class Kube(object):
         except KubeError as exc:
             return 0, str(exc)
         return response.status, response.data.decode("utf-8", "replace")
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def merge_patch(self, kind, namespace, name, patch):
+        """A JSON merge patch (RFC 7386: null removes a key); returns the object as it now is."""
+        return self._json("PATCH", resource_path(kind, namespace, name), body=patch,
+                          content_type="application/merge-patch+json")
 
     # -- the upgrade lock (coordination.k8s.io Lease) -------------------------------------------
 

@@ -93,6 +93,18 @@ def newest_replicaset(deployment, replicasets):
     return max(owned, key=_revision)
 
 
+def new_image_running(pods, expected_image, release=None, name=CHART_NAME):
+    """True when some Milvus pod of the expected image has a running container (the new version has started)."""
+    for pod in pods or []:
+        component = component_of(pod, release, name)
+        if not component or not same_image(_container_image(pod.get("spec") or {}, component) or "", expected_image):
+            continue
+        if any((status.get("state") or {}).get("running") for status in
+               (pod.get("status") or {}).get("containerStatuses") or []):
+            return True
+    return False
+
+
 def pod_failures(pod, component):
     """Fatal container problems of one pod: [{"pod", "container", "reason", "message"}]."""
     failures = []
@@ -163,13 +175,15 @@ def _unschedulable(pod):
 
 
 def assess(deployments, replicasets, pods, expected_image, expected_components=None, removed_components=None,
-           release=None, name=CHART_NAME):
+           release=None, name=CHART_NAME, held_components=None):
     """Judge a rollout. Returns {"state", "components", "failures", "waiting_for"} (see module docstring).
 
     expected_components None means: every Milvus Deployment present is expected. name is the chart name
-    in app.kubernetes.io/name (the release's nameOverride, if any).
+    in app.kubernetes.io/name (the release's nameOverride, if any). held_components are left as they are
+    (the ordered hop 2 keeps the index node paused on 2.5 until the hop after it removes it).
     """
     removed = set(removed_components or ())
+    held = set(held_components or ())
     by_component = {}
     for dep in deployments or []:
         comp = component_of(dep, release, name)
@@ -181,9 +195,9 @@ def assess(deployments, replicasets, pods, expected_image, expected_components=N
         if comp:
             pods_by_component.setdefault(comp, []).append(pod)
     expected = set(expected_components) if expected_components is not None else \
-        set(c for c in by_component if c not in removed)
+        set(c for c in by_component if c not in removed and c not in held)
     # Any other Milvus Deployment still present must also be rolled out on the expected image.
-    judged = sorted(expected | set(c for c in by_component if c not in removed))
+    judged = sorted(expected | set(c for c in by_component if c not in removed and c not in held))
 
     components, failures, waiting = {}, [], []
     for comp in judged:
@@ -217,10 +231,11 @@ def assess(deployments, replicasets, pods, expected_image, expected_components=N
 
 def assess_snapshot(snapshot):
     """assess() over a dict {"deployments", "replicasets", "pods", "expected_image", "expected_components",
-    "removed_components", "release", "name"}."""
+    "removed_components", "release", "name", "held_components"}."""
     return assess(snapshot.get("deployments"), snapshot.get("replicasets"), snapshot.get("pods"),
                   snapshot.get("expected_image"), snapshot.get("expected_components"),
-                  snapshot.get("removed_components"), snapshot.get("release"), snapshot.get("name") or CHART_NAME)
+                  snapshot.get("removed_components"), snapshot.get("release"), snapshot.get("name") or CHART_NAME,
+                  snapshot.get("held_components"))
 
 
 def _judge_component(comp, deps, pods, replicasets, expected_image):

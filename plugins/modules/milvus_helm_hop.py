@@ -29,6 +29,7 @@ author:
   - milvusops maintainers (@milvusops)
 requirements:
   - packaging >= 21.0 (Python)
+  - kubernetes >= 24.2.0 (Python), for O(rollout_order) only
 extends_documentation_fragment:
   - milvusops.cluster.connection
   - milvusops.cluster.connection.helm
@@ -83,6 +84,45 @@ options:
     type: list
     elements: str
     default: []
+  rollout_order:
+    description:
+      - The components in the order M(milvusops.cluster.milvus_wait_ready) resumes them (the plan's C(resume_order)).
+        When set, every Milvus Deployment the hop changes is paused (C(spec.paused), annotated
+        C(milvusops.cluster/paused-for)) right before C(helm upgrade), after every check has passed; helm's
+        three-way merge keeps the field, so the new templates wait until the wait resumes them in this order.
+      - Deployments the hop adds (the streaming node) are created running. If C(helm upgrade) fails, the paused
+        Deployments helm did not change are resumed and the others named in the error.
+      - Empty (the default) pauses nothing, as with O(rollout_order) unset every Deployment rolls at once.
+    type: list
+    elements: str
+    default: []
+  held_components:
+    description:
+      - Components the hop keeps paused on their old version for a later hop to remove (the index node in the
+        ordered hop 2). Only shown in the diff and the result; the wait leaves them alone.
+    type: list
+    elements: str
+    default: []
+  layout:
+    description:
+      - Where the chart put the release's Milvus objects, as RV(milvusops.cluster.milvus_preflight#module:layout)
+        gives it. O(rollout_order) pauses the Deployments whose C(app.kubernetes.io/name) label is O(layout.name).
+    type: dict
+    suboptions:
+      fullname:
+        description: The chart's fullname.
+        type: str
+      name:
+        description: The chart name in the C(app.kubernetes.io/name) label (C(nameOverride)).
+        type: str
+        default: milvus
+      configmap:
+        description: The ConfigMap the Milvus pods mount.
+        type: str
+      custom_configmap:
+        description: Whether O(layout.configmap) comes from C(customConfigMap).
+        type: bool
+        default: false
 seealso:
   - module: milvusops.cluster.milvus_preflight
   - module: milvusops.cluster.milvus_wait_ready
@@ -180,6 +220,14 @@ data_store_images:
   elements: dict
   sample: [{name: rel-etcd, container: etcd, before: "docker.io/milvusdb/etcd:3.5.5-r2",
             after: "docker.io/milvusdb/etcd:3.5.18-r1"}]
+rollout:
+  description:
+    - With O(rollout_order), how the hop rolls out. C(paused) lists the Deployments paused before C(helm upgrade)
+      (in check mode, the ones that would be); C(still_paused), on failure, the ones left paused.
+  returned: when O(rollout_order) is set and the hop is not already applied
+  type: dict
+  sample: {order: [mixcoord, streamingnode, querynode, datanode, proxy], held: [indexnode],
+           paused: [{component: mixcoord, deployment: rel-milvus-mixcoord}, {component: proxy, deployment: rel-milvus-proxy}]}
 values_before:
   description: Stored user values before the hop, secrets hidden.
   returned: always
@@ -211,7 +259,12 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.connection impor
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
     Helm, HelmError, module_helm_environment, upgrade_arguments)
 from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
-    describe_image_changes, diff_text, hop_state, object_changes, removals_refused, summary)
+    describe_image_changes, diff_text, hop_state, object_changes, removals_refused, rollout_lines, summary)
+from ansible_collections.milvusops.cluster.plugins.module_utils.kube import (
+    HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR, Kube, KubeError)
+from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import parse_manifest
+from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
+    deployments_to_pause, pause_patch, resume_patch, still_paused_message)
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX, merge_values
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_text, redact_values
 from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
@@ -229,6 +282,14 @@ def argument_spec():
         timeout=dict(type="str", default="10m"),
         allow_statefulset_removal=dict(type="bool", default=False),
         secret_values=dict(type="list", elements="str", default=[], no_log=False),
+        rollout_order=dict(type="list", elements="str", default=[]),
+        held_components=dict(type="list", elements="str", default=[]),
+        layout=dict(type="dict", options=dict(
+            fullname=dict(type="str"),
+            name=dict(type="str", default="milvus"),
+            configmap=dict(type="str"),
+            custom_configmap=dict(type="bool", default=False),
+        )),
     )
 
 
@@ -290,9 +351,53 @@ def read_release(helm, release, namespace):
         return history.result(), user_values.result()
 
 
+class Pauser(object):
+    """Pauses the Deployments of an ordered hop right before helm upgrade, and on a failed upgrade resumes
+    the ones helm did not change (their rollout would be today's), naming the ones it leaves paused."""
+
+    def __init__(self, module, params, targets, fail):
+        self.module, self.params, self.targets, self._fail = module, params, targets, fail
+        self.templates = {}
+        self.paused = []
+
+    def kube(self):
+        try:
+            return Kube(self.params)
+        except KubeError as exc:
+            self._fail("%s; nothing was changed" % exc)
+
+    def pause(self):
+        kube = self.kube()
+        self.client = kube
+        for entry in self.targets:
+            try:
+                live = kube.merge_patch("Deployment", self.params["namespace"], entry["deployment"],
+                                        pause_patch(self.params["hop_name"]))
+            except KubeError as exc:
+                self.fail("pausing Deployment %s before helm upgrade failed: %s" % (entry["deployment"], exc))
+            self.templates[entry["deployment"]] = (live.get("spec") or {}).get("template")
+            self.paused.append(entry)
+
+    def fail(self, msg, **extra):
+        still = []
+        for entry in self.paused:
+            try:
+                live = self.client.read("Deployment", self.params["namespace"], entry["deployment"])
+                if live is not None and (live.get("spec") or {}).get("template") == self.templates[entry["deployment"]]:
+                    self.client.merge_patch("Deployment", self.params["namespace"], entry["deployment"], resume_patch())
+                    continue
+            except KubeError:
+                pass
+            still.append(entry)
+        extra["rollout"] = dict(extra.get("rollout") or {}, still_paused=still)
+        self._fail(msg + (". " + still_paused_message(still) if still else ""), **extra)
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     require_libraries(module, ("packaging", HAS_PACKAGING, PACKAGING_IMPORT_ERROR))
+    if module.params["rollout_order"]:   # pausing Deployments takes the Python client
+        require_libraries(module, ("kubernetes", HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR))
     params = module.params
     names = namer(params)
     target = describe_target(params)
@@ -353,12 +458,26 @@ def main():
         if refusal:
             fail(refusal + "; nothing was changed", **result)
         result["changed"] = True
+        to_pause = []
+        if params["rollout_order"]:
+            to_pause = deployments_to_pause(changes["changed"], parse_manifest(rendered.get("manifest", "")),
+                                            release, (params["layout"] or {}).get("name") or "milvus")
+            result["rollout"] = {"order": params["rollout_order"], "paused": to_pause,
+                                 "held": params["held_components"]}
         if module._diff:
             result["diff"] = diff_text(redact_values(values_before, params["secret_values"]),
-                                       redact_values(values_after, params["secret_values"]), changes)
+                                       redact_values(values_after, params["secret_values"]), changes,
+                                       rollout_lines(params["rollout_order"], to_pause, params["held_components"]))
         if module.check_mode:
             module.exit_json(**result)
-        result["revision_after"] = apply_with_retries(helm, values_file, upgrade, params, fail, result)
+        pauser = Pauser(module, params, to_pause, fail) if to_pause else None
+        if pauser:
+            pauser.pause()
+        try:
+            result["revision_after"] = apply_with_retries(helm, values_file, upgrade, params,
+                                                          pauser.fail if pauser else fail, result)
+        except HelmError as exc:   # a read after a failed upgrade failed too
+            (pauser.fail if pauser else fail)("helm upgrade failed: %s" % exc, **result)
     module.exit_json(**result)
 
 

@@ -80,6 +80,15 @@ options:
         queues enabled in the values). Must agree with the Milvus ConfigMap.
     type: str
     choices: [pulsar-v2, pulsar-v3, kafka, woodpecker, external-pulsar, external-kafka]
+  ordered_rollout:
+    description:
+      - Plan hop 2 in the component order Milvus engineers give (milvus#42492) instead of helm's all at once.
+        The hop pauses the Deployments it changes before C(helm upgrade); the wait resumes them one at a time
+        (mixcoord, then the new streaming node's readiness, querynode, datanode, proxy), and the index node,
+        held paused on 2.5, is removed by a last hop (C(indexnode)) once the proxy runs 2.6.
+      - C(false) plans one hop 2 that removes the index node and rolls every component at once.
+    type: bool
+    default: true
   secret_values:
     description:
       - Dotted paths of stored values to hide from results, in addition to keys whose names look like
@@ -225,6 +234,33 @@ plan:
       values: {image: {all: {repository: milvusdb/milvus, tag: v2.5.16}}, mixCoordinator: {enabled: true}}
       expected_components: [datanode, indexnode, mixcoord, proxy, querynode]
       removed_components: [datacoord, indexcoord, querycoord, rootcoord]
+      resume_order: []
+      held_components: []
+    - name: streaming
+      chart_version: 5.0.0
+      image_tag: v2.6.4
+      values: {image: {all: {repository: milvusdb/milvus, tag: v2.6.4}}, streaming: {enabled: true},
+               indexNode: {enabled: true}}
+      expected_components: [datanode, mixcoord, proxy, querynode, streamingnode]
+      removed_components: [datacoord, indexcoord, querycoord, rootcoord]
+      resume_order: [mixcoord, streamingnode, querynode, datanode, proxy]
+      held_components: [indexnode]
+    - name: indexnode
+      chart_version: 5.0.0
+      image_tag: v2.6.4
+      values: {image: {all: {repository: milvusdb/milvus, tag: v2.6.4}}, indexNode: {enabled: false}}
+      expected_components: [datanode, mixcoord, proxy, querynode, streamingnode]
+      removed_components: [datacoord, indexcoord, indexnode, querycoord, rootcoord]
+      resume_order: [mixcoord, streamingnode, querynode, datanode, proxy]
+      held_components: []
+paused_deployments:
+  description:
+    - The release's paused Milvus Deployments. C(by_us) ones were paused by an ordered hop that stopped (the next
+      hop's wait resumes them in order); any other paused Deployment blocks the upgrade.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{component: proxy, deployment: vectors-milvus-proxy, by_us: true, hop: hop streaming}]
 blockers:
   description: Reasons the upgrade must not start, each naming what was found and what to do.
   returned: always
@@ -293,6 +329,7 @@ def argument_spec():
         min_kube_version=dict(type="str", default="1.20.0"),
         source_version=dict(type="str"),
         message_queue=dict(type="str", choices=MQ_KINDS),
+        ordered_rollout=dict(type="bool", default=True),
         secret_values=dict(type="list", elements="str", default=[], no_log=False),
         fail_on_blockers=dict(type="bool", default=True),
         required_access=dict(type="str", default="upgrade", choices=["upgrade", "read", "none"]),
@@ -319,7 +356,7 @@ def chart_blockers(helm, hops, chart_ref, repo_url, names):
 
 def planner_options(params):
     keys = ("intermediate_version", "intermediate_chart", "target_version", "target_chart",
-            "min_helm_version", "min_kube_version", "source_version", "message_queue")
+            "min_helm_version", "min_kube_version", "source_version", "message_queue", "ordered_rollout")
     return dict((key, params[key]) for key in keys)
 
 
@@ -334,6 +371,7 @@ def result_from(observed, planned, secret_paths):
         "up_to_date": planned["up_to_date"],
         "summary": describe(planned),
         "layout": planned["layout"],
+        "paused_deployments": planned["paused_deployments"],
     }
     release = observed.get("release")
     if release:

@@ -22,7 +22,10 @@ description:
     CreateContainerConfigError and OOMKilled, instead of sitting until the timeout.
   - With O(message_queue), verifies that the message queue did not change (same kind in the Milvus ConfigMap,
     the same StatefulSets with the same uids, none of another family, streaming nodes reporting a WAL of that family).
-  - Read only.
+  - Read only, except that it resumes the Deployments an ordered hop paused (see
+    O(milvusops.cluster.milvus_helm_hop#module:rollout_order)), one at a time in the order of O(resume_order),
+    each once every component before it is rolled out, with the same fail-fast rules. A wait that stops (failure,
+    timeout, a killed run) leaves the rest paused and names them; the next wait resumes them in order.
 author:
   - milvusops maintainers (@milvusops)
 requirements:
@@ -37,10 +40,10 @@ attributes:
     description: Use C(group/milvusops.cluster.milvus) in C(module_defaults) to set the connection options once.
   check_mode:
     support: full
-    description: Read only; waits the same in check mode.
+    description: Waits the same in check mode, but resumes nothing.
   diff_mode:
     support: none
-    description: Nothing changes.
+    description: The only change, resuming paused Deployments, is listed in RV(rollout).
 options:
   image_repository:
     description: Image repository every Milvus container must run.
@@ -118,6 +121,23 @@ options:
       - The message queue found before the hop, as returned by M(milvusops.cluster.milvus_preflight).
         After the rollout it must be unchanged.
     type: dict
+  resume_order:
+    description:
+      - Components to resume in this order (mixcoord, streamingnode, querynode, datanode, proxy for hop 2); only
+        Deployments paused by this collection (annotation C(milvusops.cluster/paused-for)) are resumed. A paused
+        component is resumed once every component before it in the list is rolled out; paused components not in
+        the list (and not held) are resumed together once the whole list is, so an empty list resumes them all at
+        once. A component of the list that the release lacks is skipped.
+    type: list
+    elements: str
+    default: []
+  held_components:
+    description:
+      - Components left exactly as they are, neither judged nor resumed (the index node, which the ordered hop 2
+        keeps paused on 2.5 for the next hop to remove).
+    type: list
+    elements: str
+    default: []
   layout:
     description:
       - Where the chart put the release's Milvus objects, as returned by M(milvusops.cluster.milvus_preflight)
@@ -213,6 +233,20 @@ lock_renewals:
   returned: when run as a task (action plugin)
   type: int
   sample: 1
+rollout:
+  description:
+    - Per component, when it was resumed and first seen ready, in seconds since O(started) (the hop's start);
+      C(write_outage_seconds), from the first pod of the new image running to the last component ready (for hop 2,
+      the window in which writes fail); C(still_paused), the Milvus Deployments paused when the wait ended.
+    - Times are what this wait saw; a wait that resumed an earlier run's rollout starts counting anew.
+  returned: always
+  type: dict
+  sample:
+    order: [mixcoord, streamingnode, querynode, datanode, proxy]
+    components: {mixcoord: {resumed: 2.1, ready: 14.0}, streamingnode: {resumed: null, ready: 15.2}}
+    new_version_started: 3.9
+    write_outage_seconds: 48.3
+    still_paused: []
 message_queue_problems:
   description: What changed in the message queue (empty when nothing did).
   returned: when O(message_queue) is given and the rollout is ready
@@ -231,8 +265,10 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube
 from ansible_collections.milvusops.cluster.plugins.module_utils.mq import detect, parse_wal_names, verify
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     MQ_FAMILIES, milvus_selector, mq_statefulset_selector)
+from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
+    paused_deployments, paused_waiting, resume_patch, still_paused_message, timeline, to_resume)
 from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import (
-    FAILED, READY, assess, component_of, restart_counts, restarts_since)
+    FAILED, READY, ROLLING, assess, component_of, new_image_running, restart_counts, restarts_since)
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_url_userinfo
 from ansible_collections.milvusops.cluster.plugins.module_utils.rollout import ReleaseView
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
@@ -260,6 +296,8 @@ def argument_spec():
             purpose=dict(type="str", default="milvusops.cluster upgrade"),
         )),
         settle=dict(type="int", default=0),
+        resume_order=dict(type="list", elements="str", default=[]),
+        held_components=dict(type="list", elements="str", default=[]),
         healthz=dict(type="bool", default=True),
         message_queue=dict(type="dict"),
         layout=dict(type="dict", options=dict(
@@ -294,12 +332,66 @@ class Waiter(object):
         self.healthz_failures = 0
         self.healthz_message = None
         self.baseline = None    # restart counts when the release first turned ready (the settle window)
+        self.resumed_at, self.ready_at = {}, {}
+        self.new_image_at = None
+        self.paused = []        # the release's paused Milvus Deployments in the last snapshot
+        self.resume_retry_at = None
 
     def judge(self, objects):
-        return assess(objects["Deployment"], objects["ReplicaSet"], objects["Pod"],
-                      "%s:%s" % (self.params["image_repository"], self.params["image_tag"]),
+        return assess(objects["Deployment"], objects["ReplicaSet"], objects["Pod"], self.image(),
                       self.params["expected_components"] or None, self.params["removed_components"],
-                      self.params["release"], self.name)
+                      self.params["release"], self.name, self.params["held_components"])
+
+    def image(self):
+        return "%s:%s" % (self.params["image_repository"], self.params["image_tag"])
+
+    def observe_rollout(self, objects, verdict, now):
+        """The timeline (ready and first new pod times) and the paused Deployments of this snapshot."""
+        for component, info in verdict["components"].items():
+            if info.get("state") == READY:
+                self.ready_at.setdefault(component, now)
+            else:
+                self.ready_at.pop(component, None)
+        if self.new_image_at is None and new_image_running(objects["Pod"], self.image(), self.params["release"],
+                                                           self.name):
+            self.new_image_at = now
+        self.paused = [entry for entry in paused_deployments(objects["Deployment"], self.params["release"], self.name)
+                       if entry["component"] not in self.resumed_at or not entry["by_us"]]
+
+    def resume_next(self, verdict, now):
+        """Resume what the order allows next; say what stays paused and why (never ready while ours are)."""
+        order, held = self.params["resume_order"], self.params["held_components"]
+        ours = dict((entry["component"], entry) for entry in self.paused if entry["by_us"])
+        if ours and not self.module.check_mode:
+            for component in to_resume(order, held, verdict["components"], ours):
+                try:
+                    self.kube.merge_patch("Deployment", self.params["namespace"], ours[component]["deployment"],
+                                          resume_patch())
+                except KubeError as exc:
+                    if not exc.transient:
+                        raise
+                    self.view.errors.append("resuming %s: %s" % (ours[component]["deployment"], exc))
+                    self.resume_retry_at = now + 1
+                    continue
+                self.resumed_at[component] = now
+                del ours[component]
+        self.paused = [entry for entry in self.paused if entry["component"] not in self.resumed_at or not entry["by_us"]]
+        waiting = [component for component in ours if component not in held]
+        verdict["waiting_for"].extend(paused_waiting(order, held, list(ours), self.module.check_mode))
+        verdict["waiting_for"].extend(
+            "%s: Deployment %s is paused, not by milvusops.cluster: resume it (kubectl rollout resume deployment %s -n %s)"
+            % (entry["component"], entry["deployment"], entry["deployment"], self.params["namespace"])
+            for entry in self.paused if not entry["by_us"] and entry["component"] not in held)
+        if waiting and verdict["state"] == READY:
+            verdict["state"] = ROLLING
+
+    def rollout(self):
+        result = timeline(self.params.get("started") or self.started, self.resumed_at, self.ready_at,
+                          self.new_image_at)
+        result.update(order=list(self.params["resume_order"]), held=list(self.params["held_components"]),
+                      still_paused=[dict((key, entry[key]) for key in ("component", "deployment"))
+                                    for entry in self.paused if entry["component"] not in self.resumed_at])
+        return result
 
     def healthz_ok(self, deployments):
         if not self.params["healthz"]:
@@ -329,12 +421,21 @@ class Waiter(object):
             version, objects = self.view.snapshot()
             verdict = self.judge(objects) if listed else None
             if verdict is not None:
+                self.observe_rollout(objects, verdict, now)
                 if self.baseline is not None:
                     restarts = restarts_since(self.baseline, objects["Pod"])
                     if restarts:
                         return self.finish(dict(verdict, failures=restarts), failed=True, unstable=True)
                 if verdict["state"] == FAILED:
                     return self.finish(verdict, failed=True)
+                try:
+                    self.resume_next(verdict, now)
+                except KubeError as exc:
+                    return self.finish(dict(verdict, failures=[{"pod": "-", "container": "-", "reason": "resume failed",
+                                                                "message": str(exc)}]), failed=True)
+                if self.resume_retry_at:
+                    wake_at = min(wake_at, self.resume_retry_at)
+                    self.resume_retry_at = None
                 if verdict["state"] == READY and self.healthz_ok(objects["Deployment"]):
                     self.healthz_failures = 0
                     ready_since = ready_since or now
@@ -364,22 +465,25 @@ class Waiter(object):
         self.view.stop()
         verdict = verdict or {"state": "unknown", "components": {}, "failures": [],
                               "waiting_for": ["the API server has not answered a list yet"]}
-        result = dict(changed=False, ready=not (failed or timed_out or early), state=verdict["state"],
+        rollout = self.rollout()
+        result = dict(changed=bool(self.resumed_at), ready=not (failed or timed_out or early), state=verdict["state"],
                       components=verdict["components"], waiting_for=verdict["waiting_for"],
                       failures=verdict["failures"], elapsed=round(time.time() - self.started, 3),
-                      api_errors=list(self.view.errors))
+                      api_errors=list(self.view.errors), rollout=rollout)
         target = describe_target(self.params)
         if self.params.get("hop_name"):
             target = "%s hop %s" % (target, self.params["hop_name"])
+        paused = still_paused_message(rollout["still_paused"])
+        paused = (". " + paused) if paused else ""
         if failed:
             reasons = "; ".join(("pod %s container %s: %s %s" % (
                 f.get("pod"), f.get("container"), f.get("reason"), (f.get("message") or "")[:200])).strip()
                 for f in verdict["failures"])
             if unstable:
-                self.module.fail_json(msg="%s: ready, then not stable within the %s s settle window: %s" % (
-                    target, self.params["settle"], reasons), **result)
-            self.module.fail_json(msg="%s: the rollout of %s:%s cannot succeed: %s" % (
-                target, self.params["image_repository"], self.params["image_tag"], reasons), **result)
+                self.module.fail_json(msg="%s: ready, then not stable within the %s s settle window: %s%s" % (
+                    target, self.params["settle"], reasons, paused), **result)
+            self.module.fail_json(msg="%s: the rollout of %s:%s cannot succeed: %s%s" % (
+                target, self.params["image_repository"], self.params["image_tag"], reasons, paused), **result)
         if timed_out:
             # the role's deadline is milvus_wait_timeout from the hop's start; `timeout` is what it was set to
             setting = "milvus_wait_timeout" if self.params.get("message_names") == "inventory" else "timeout"
@@ -387,9 +491,10 @@ class Waiter(object):
                 else self.params["timeout"]
             api_errors = (" (API errors: %s)" % " | ".join(self.view.errors)) if self.view.errors else ""
             self.module.fail_json(msg="%s: not ready after %s s (the wait timeout, %s, is %s s), still waiting "
-                                      "for: %s%s. Raise %s if this rollout needs longer" % (
+                                      "for: %s%s. Raise %s if this rollout needs longer%s" % (
                                           target, waited, setting, self.params["timeout"],
-                                          "; ".join(verdict["waiting_for"]) or "nothing listed", api_errors, setting),
+                                          "; ".join(verdict["waiting_for"]) or "nothing listed", api_errors, setting,
+                                          paused),
                                   **result)
         if early:
             return result

@@ -269,7 +269,7 @@ def test_preflight_old_default_pulsar_v2_two_hops_pinning_v2(monkeypatch, capsys
     assert result.get("failed") is not True, result.get("msg")
     assert result["changed"] is False
     assert result["blockers"] == []
-    assert [hop["name"] for hop in result["plan"]] == ["mixcoord", "streaming"]
+    assert [hop["name"] for hop in result["plan"]] == ["mixcoord", "streaming", "indexnode"]
     for hop in result["plan"]:
         for flag, pin in V2_PINS.items():
             assert hop["values"][flag] == pin
@@ -277,12 +277,13 @@ def test_preflight_old_default_pulsar_v2_two_hops_pinning_v2(monkeypatch, capsys
         assert hop["values"]["pulsarv3"] == {"enabled": False}
         for other in ("kafka", "woodpecker", "externalPulsar", "externalKafka"):
             assert hop["values"][other] == {"enabled": False}
-    hop1, hop2 = result["plan"]
+    hop1, hop2, last = result["plan"]
     assert (hop1["chart_version"], hop1["image_tag"]) == ("4.2.58", "v2.5.16")
     assert (hop2["chart_version"], hop2["image_tag"]) == ("5.0.0", "v2.6.4")
     assert hop1["values"]["mixCoordinator"] == {"enabled": True}
     assert hop2["values"]["streaming"] == {"enabled": True}
-    assert hop2["values"]["indexNode"] == {"enabled": False}
+    assert hop2["values"]["indexNode"] == {"enabled": True}    # held paused, removed by the last step
+    assert last["values"]["indexNode"] == {"enabled": False}
     assert result["release"]["running_version"] == "2.5.10"
     assert result["release"]["coordinator_mode"] == "separate"
     assert result["release"]["chart_version"] == "4.2.20"

@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright: milvusops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Hop 2 in the order Milvus engineers give (pure): which Deployments to pause, which to resume next.
+
+Helm changes every Deployment of a hop at once. Deployments paused before ``helm upgrade`` keep the new
+template without rolling it out (helm's three-way merge keeps ``spec.paused``, a field only the live
+object has), and are resumed here one at a time: each only once every component before it in the order
+is rolled out. The streaming node is new in hop 2, so helm creates it running; it turns ready only after
+a 2.6 mixcoord is active, and so is awaited right after mixcoord. The index node is held paused on 2.5
+until a last helm step removes it, after the proxy runs 2.6.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.milvusops.cluster.plugins.module_utils.names import CHART_NAME, component_of
+
+# milvus#42492; the Milvus Operator follows the same order.
+ROLLOUT_ORDER = ("mixcoord", "streamingnode", "querynode", "datanode", "proxy")
+# held paused by the ordered hop 2, removed by the hop after it
+HELD_UNTIL_REMOVED = ("indexnode",)
+# set on the Deployments this collection paused, with the hop that paused them; removed on resume
+PAUSED_ANNOTATION = "milvusops.cluster/paused-for"
+READY = "ready"
+
+
+def is_paused(deployment):
+    return bool((deployment.get("spec") or {}).get("paused"))
+
+
+def paused_by_us(deployment):
+    return PAUSED_ANNOTATION in ((deployment.get("metadata") or {}).get("annotations") or {})
+
+
+def paused_deployments(deployments, release, name=CHART_NAME):
+    """[{"component", "deployment", "by_us", "hop"}] of the release's paused Milvus Deployments, by component."""
+    found = []
+    for deployment in deployments or []:
+        metadata = deployment.get("metadata") or {}
+        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release or not is_paused(deployment):
+            continue
+        component = component_of(deployment, name)
+        if component:
+            found.append({"component": component, "deployment": metadata.get("name"),
+                          "by_us": paused_by_us(deployment),
+                          "hop": (metadata.get("annotations") or {}).get(PAUSED_ANNOTATION)})
+    return sorted(found, key=lambda entry: (entry["component"], entry["deployment"]))
+
+
+def deployments_to_pause(changed, rendered_objects, release, name=CHART_NAME):
+    """The Milvus Deployments a hop changes, as [{"component", "deployment"}]: the ones to pause before helm.
+
+    changed is object_diff()'s "changed" list; rendered_objects the hop's server-side render. Deployments the
+    hop adds (the streaming node) do not exist yet and cannot be paused; removed ones are deleted by helm.
+    """
+    changed_names = set(entry["name"] for entry in changed or [] if entry.get("kind") == "Deployment")
+    targets = []
+    for obj in rendered_objects or []:
+        metadata = obj.get("metadata") or {}
+        if obj.get("kind") != "Deployment" or metadata.get("name") not in changed_names:
+            continue
+        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release:
+            continue
+        component = component_of(obj, name)
+        if component:
+            targets.append({"component": component, "deployment": metadata["name"]})
+    return sorted(targets, key=lambda entry: rollout_position(entry["component"]))
+
+
+def rollout_position(component, order=ROLLOUT_ORDER):
+    """Sort key: the components of the order first, in its order, then any other by name."""
+    return (order.index(component), "") if component in order else (len(order), component)
+
+
+def pause_patch(hop_name):
+    """The merge patch that pauses a Deployment and says which hop did it."""
+    return {"metadata": {"annotations": {PAUSED_ANNOTATION: "hop %s" % hop_name}}, "spec": {"paused": True}}
+
+
+def resume_patch():
+    """The merge patch that resumes a Deployment and removes our note (null deletes a key)."""
+    return {"metadata": {"annotations": {PAUSED_ANNOTATION: None}}, "spec": {"paused": None}}
+
+
+def to_resume(order, held, components, paused):
+    """The components to resume now: [] while the next one in the order is still rolling out.
+
+    components: readiness verdict components ({component: {"state", ...}}); paused: the components whose
+    Deployment is paused. Walking the order, the first paused component is resumed once every component
+    before it is ready; a component of the order the release lacks is skipped (a missing one that is
+    expected is the readiness check's business). Paused components outside the order and not held are
+    resumed together once the whole order is ready; with an empty order that is at once.
+    """
+    held, paused = set(held or ()), set(paused or ())
+    for component in order or ():
+        if component in held:
+            continue
+        if component in paused:
+            return [component]
+        info = components.get(component)
+        if info is not None and info.get("state") != READY:
+            return []
+    return sorted(component for component in paused if component not in held and component not in (order or ()))
+
+
+def paused_waiting(order, held, paused, check_mode=False):
+    """The 'waiting for' lines of the paused components (what a person watching the rollout needs)."""
+    held = set(held or ())
+    active = [component for component in order or () if component not in held]
+    lines = []
+    for component in sorted(paused, key=lambda c: rollout_position(c, tuple(order or ()))):
+        if component in held:
+            lines.append("%s: paused on its old version until the hop after this one removes it" % component)
+        elif check_mode:
+            lines.append("%s: paused (check mode resumes nothing)" % component)
+        else:
+            before = active[:active.index(component)] if component in active else active
+            lines.append("%s: paused until %s %s rolled out" % (
+                component, ", ".join(before) or "the components before it", "is" if len(before) == 1 else "are"))
+    return lines
+
+
+def still_paused_message(paused, hop_name=None):
+    """The sentence every failure of an ordered hop ends with, so no cluster is left paused unsaid."""
+    if not paused:
+        return ""
+    return ("Still paused: %s. The next run resumes them in order (mixcoord, streamingnode, querynode, datanode, "
+            "proxy); to roll them out by hand instead: kubectl rollout resume deployment <name>" % ", ".join(
+                "%s (%s)" % (entry["deployment"], entry["component"]) for entry in paused))
+
+
+def timeline(started, resumed_at, ready_at, first_new_pod_at, order=ROLLOUT_ORDER):
+    """Per-component seconds since the hop started, and the write-outage window.
+
+    resumed_at/ready_at: {component: epoch seconds} as the wait saw them; first_new_pod_at: when the wait first
+    saw a pod of the hop's image running. The outage runs from there to the last component turning ready
+    (hop 2: while any component is below 2.6, writes fail).
+    """
+    def since(value):
+        return None if value is None else round(max(value - started, 0.0), 1)
+
+    components = {}
+    for component in sorted(set(resumed_at) | set(ready_at), key=lambda c: rollout_position(c, tuple(order))):
+        components[component] = {"resumed": since(resumed_at.get(component)), "ready": since(ready_at.get(component))}
+    last_ready = max(ready_at.values()) if ready_at else None
+    outage = None
+    if first_new_pod_at is not None and last_ready is not None:
+        outage = round(max(last_ready - first_new_pod_at, 0.0), 1)
+    return {"components": components, "new_version_started": since(first_new_pod_at),
+            "write_outage_seconds": outage}
