@@ -122,13 +122,21 @@ def paused_waiting(order, held, paused, check_mode=False):
     return lines
 
 
-def still_paused_message(paused, hop_name=None):
+def still_paused_message(paused, held=()):
     """The sentence every failure of an ordered hop ends with, so no cluster is left paused unsaid."""
-    if not paused:
-        return ""
-    return ("Still paused: %s. The next run resumes them in order (mixcoord, streamingnode, querynode, datanode, "
-            "proxy); to roll them out by hand instead: kubectl rollout resume deployment <name>" % ", ".join(
-                "%s (%s)" % (entry["deployment"], entry["component"]) for entry in paused))
+    entries = sorted(paused or [], key=lambda entry: rollout_position(entry["component"]))
+    waiting = [entry for entry in entries if entry["component"] not in (held or ())]
+    kept = [entry for entry in entries if entry["component"] in (held or ())]
+    parts = []
+    if waiting:
+        parts.append("Still paused: %s. The next run resumes them in order (%s); to roll them out by hand instead: "
+                     "kubectl rollout resume deployment <name>" % (
+                         ", ".join("%(deployment)s (%(component)s)" % entry for entry in waiting), ", ".join(ROLLOUT_ORDER)))
+    if kept:
+        parts.append("%s stay%s paused on the old version until the next run's last step removes %s" % (
+            ", ".join("%(deployment)s (%(component)s)" % entry for entry in kept), "s" if len(kept) == 1 else "",
+            "it" if len(kept) == 1 else "them"))
+    return "; ".join(parts)
 
 
 def timeline(started, resumed_at, ready_at, first_new_pod_at, order=ROLLOUT_ORDER):

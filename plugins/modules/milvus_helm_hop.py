@@ -390,7 +390,7 @@ class Pauser(object):
                 pass
             still.append(entry)
         extra["rollout"] = dict(extra.get("rollout") or {}, still_paused=still)
-        self._fail(msg + (". " + still_paused_message(still) if still else ""), **extra)
+        self._fail(msg + (". " + still_paused_message(still, self.params["held_components"]) if still else ""), **extra)
 
 
 def main():

@@ -266,7 +266,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.mq import detect
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     MQ_FAMILIES, milvus_selector, mq_statefulset_selector)
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
-    paused_deployments, paused_waiting, resume_patch, still_paused_message, timeline, to_resume)
+    paused_deployments, paused_waiting, resume_patch, rollout_position, still_paused_message, timeline, to_resume)
 from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import (
     FAILED, READY, ROLLING, assess, component_of, new_image_running, restart_counts, restarts_since)
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_url_userinfo
@@ -390,7 +390,7 @@ class Waiter(object):
                           self.new_image_at)
         result.update(order=list(self.params["resume_order"]), held=list(self.params["held_components"]),
                       still_paused=[dict((key, entry[key]) for key in ("component", "deployment"))
-                                    for entry in self.paused if entry["component"] not in self.resumed_at])
+                                    for entry in sorted(self.paused, key=lambda e: rollout_position(e["component"]))])
         return result
 
     def healthz_ok(self, deployments):
@@ -473,7 +473,7 @@ class Waiter(object):
         target = describe_target(self.params)
         if self.params.get("hop_name"):
             target = "%s hop %s" % (target, self.params["hop_name"])
-        paused = still_paused_message(rollout["still_paused"])
+        paused = still_paused_message(rollout["still_paused"], self.params["held_components"])
         paused = (". " + paused) if paused else ""
         if failed:
             reasons = "; ".join(("pod %s container %s: %s %s" % (

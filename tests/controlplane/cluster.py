@@ -257,8 +257,13 @@ class ControlPlane:
             return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
         self._wait_until("the kwok Stage CRD", 60, established)
 
+    @staticmethod
+    def lifecycle_stages():
+        """The kwok Stages of a pod's normal life (tests/controlplane/stages/lifecycle.yaml)."""
+        return list(yaml.safe_load_all((HERE / "stages" / "lifecycle.yaml").read_text()))
+
     def _create_lifecycle_stages(self):
-        for stage in yaml.safe_load_all((HERE / "stages" / "lifecycle.yaml").read_text()):
+        for stage in self.lifecycle_stages():
             if stage["metadata"]["name"] == "milvusops-pod-running" and self.pod_start_delay:
                 stage["spec"]["delay"] = {"durationMilliseconds": int(self.pod_start_delay * 1000)}
             self.api.ensure("/apis/kwok.x-k8s.io/v1alpha1/stages", stage)

@@ -2,6 +2,7 @@
 
     {"type": "crashloop|imagepull|oomkilled|configerror|neverready", "image": "<substring>",
      "component": "<label component>"}
+    {"type": "slowstart", "seconds": 3, "image": ..., "component": ...}   (the normal start, that much later)
 
 Each rule becomes a kwok Stage that outweighs the normal lifecycle for the matching pods of one
 namespace and plays what a kubelet would report. "unschedulable" cordons every node instead, so the
@@ -31,6 +32,22 @@ POD_STATES = {
 
 class FaultError(ValueError):
     pass
+
+
+def slow_start_stage(name, namespace, rule, lifecycle):
+    """The normal start of the matching pods of one namespace, after rule["seconds"]: kwok's own delay."""
+    stage = next(s for s in lifecycle if s["metadata"]["name"] == "milvusops-pod-running")
+    expressions = list(stage["spec"]["selector"]["matchExpressions"]) + [
+        {"key": ".metadata.namespace", "operator": "In", "values": [namespace]}]
+    if rule.get("image"):
+        expressions.append({"key": "[.spec.containers[].image | contains(%s)] | any" % json.dumps(rule["image"]),
+                            "operator": "In", "values": ["true"]})
+    if rule.get("component"):
+        expressions.append({"key": ".metadata.labels.component", "operator": "In", "values": [rule["component"]]})
+    spec = dict(stage["spec"], selector={"matchExpressions": expressions}, weight=100,
+                delay={"durationMilliseconds": int(float(rule["seconds"]) * 1000)})
+    return {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Stage",
+            "metadata": {"name": name, "labels": {"milvusops.test/fault-namespace": namespace}}, "spec": spec}
 
 
 def marker(kind):
@@ -101,13 +118,17 @@ class Faults:
             self._cordon(True)
             self.rules.append(dict(rule))
             return rule
-        if kind not in POD_STATES:
+        if kind not in POD_STATES and kind != "slowstart":
             raise FaultError("fault %r needs the simulator backend (the real control plane plays only pod "
-                             "faults: %s, unschedulable)" % (kind, ", ".join(POD_STATES)))
+                             "faults: %s, slowstart, unschedulable)" % (kind, ", ".join(POD_STATES)))
         if not (rule.get("image") or rule.get("component")):
             raise FaultError("a pod fault needs `image` (substring) and/or `component`")
         name = "fault-%s-%d" % (self.namespace, len(self.rules) + 1)
-        self.plane.api.ensure(STAGES, fault_stage(name, self.namespace, rule))
+        if kind == "slowstart":
+            stage = slow_start_stage(name, self.namespace, rule, self.plane.lifecycle_stages())
+        else:
+            stage = fault_stage(name, self.namespace, rule)
+        self.plane.api.ensure(STAGES, stage)
         self.rules.append(dict(rule, stage=name))
         return rule
 

@@ -1,0 +1,204 @@
+# -*- coding: utf-8 -*-
+"""The ordered hop 2: what is paused before helm, what is resumed next, what the wait and the report say."""
+from __future__ import absolute_import, division, print_function
+
+import itertools
+
+import pytest
+
+import factories as f
+from ansible_collections.milvusops.cluster.plugins.module_utils import ordering
+from ansible_collections.milvusops.cluster.plugins.module_utils.hop import rollout_lines
+from ansible_collections.milvusops.cluster.plugins.module_utils.plan import describe, plan
+from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import assess, new_image_running
+
+ORDER = list(ordering.ROLLOUT_ORDER)
+NODES = ["mixcoord", "streamingnode", "querynode", "datanode", "proxy"]
+
+
+def drive(order, held, paused, extra_components=()):
+    """Resume step by step as the wait does, each resumed component turning ready before the next look.
+
+    Returns the components in the order they were resumed, and the states seen when each was resumed."""
+    states = dict((c, {"state": "rolling" if c in paused else "ready"}) for c in list(NODES) + list(extra_components))
+    paused = set(paused)
+    resumed = []
+    for _ in range(20):
+        batch = ordering.to_resume(order, held, states, paused)
+        if not batch:
+            # nothing may be resumed while something is rolling only because an earlier one is not ready yet
+            break
+        for component in batch:
+            before = [c for c in order if c in states and order.index(c) < order.index(component)] \
+                if component in order else [c for c in order if c in states]
+            assert all(states[c]["state"] == "ready" for c in before if c not in held), (component, states)
+            paused.discard(component)
+            resumed.append(component)
+        for component in batch:      # the rollout of what was resumed completes
+            states[component] = {"state": "ready"}
+    return resumed, paused
+
+
+@pytest.mark.parametrize("paused", [set(combo) for size in range(len(NODES) + 1)
+                                    for combo in itertools.combinations(sorted(set(NODES) - {"streamingnode"}), size)],
+                         ids=lambda p: "+".join(sorted(p)) or "none")
+def test_every_set_of_paused_components_is_resumed_one_at_a_time_in_the_documented_order(paused):
+    resumed, left = drive(ORDER, ["indexnode"], paused | {"indexnode"})
+    assert resumed == [c for c in ORDER if c in paused]
+    assert left == {"indexnode"}, "a held component is never resumed"
+
+
+def test_nothing_is_resumed_while_the_component_before_it_is_still_rolling():
+    states = {"mixcoord": {"state": "ready"}, "streamingnode": {"state": "rolling"}, "querynode": {"state": "rolling"},
+              "datanode": {"state": "rolling"}, "proxy": {"state": "rolling"}}
+    # the streaming node (never paused: helm creates it) must be ready before querynode is resumed
+    assert ordering.to_resume(ORDER, [], states, {"querynode", "datanode", "proxy"}) == []
+    states["streamingnode"] = {"state": "ready"}
+    assert ordering.to_resume(ORDER, [], states, {"querynode", "datanode", "proxy"}) == ["querynode"]
+    # a failed component stops the order too (the wait fails fast on it)
+    states["querynode"] = {"state": "failed"}
+    assert ordering.to_resume(ORDER, [], states, {"datanode", "proxy"}) == []
+
+
+def test_components_the_release_lacks_are_skipped_and_unknown_paused_ones_go_last_together():
+    states = {"mixcoord": {"state": "ready"}, "proxy": {"state": "rolling"}, "attu": {"state": "rolling"},
+              "custom": {"state": "rolling"}}
+    assert ordering.to_resume(ORDER, [], states, {"proxy", "attu", "custom"}) == ["proxy"]
+    states["proxy"] = {"state": "ready"}
+    assert ordering.to_resume(ORDER, [], states, {"attu", "custom"}) == ["attu", "custom"]
+    # an empty order (all at once) resumes every paused one at once, the held ones excepted
+    assert ordering.to_resume([], ["indexnode"], states, {"proxy", "custom", "indexnode"}) == ["custom", "proxy"]
+
+
+def test_only_the_release_s_paused_milvus_deployments_are_found_and_ours_are_told_apart():
+    deployments, _, _ = f.rollout(["proxy", "querynode", "datanode"])
+    deployments[0]["spec"]["paused"] = True
+    deployments[0]["metadata"]["annotations"][ordering.PAUSED_ANNOTATION] = "hop streaming"
+    deployments[1]["spec"]["paused"] = True
+    other = f.deployment("proxy", release="other")
+    other["spec"]["paused"] = True
+    pulsar = f.deployment("proxy", name="rel-pulsar-proxy")
+    pulsar["metadata"]["labels"]["app.kubernetes.io/name"] = "pulsar"
+    pulsar["spec"]["paused"] = True
+    found = ordering.paused_deployments(deployments + [other, pulsar], "rel")
+    assert found == [
+        {"component": "proxy", "deployment": "rel-milvus-proxy", "by_us": True, "hop": "hop streaming"},
+        {"component": "querynode", "deployment": "rel-milvus-querynode", "by_us": False, "hop": None}]
+
+
+def test_only_milvus_deployments_the_hop_changes_are_paused_in_rollout_order():
+    rendered, _, _ = f.rollout(["proxy", "querynode", "mixcoord", "streamingnode", "datanode"])
+    rendered.append(dict(f.deployment("proxy", name="rel-pulsar-proxy"), kind="Deployment"))
+    rendered[-1]["metadata"]["labels"]["app.kubernetes.io/name"] = "pulsar"
+    changed = [{"kind": "Deployment", "name": name} for name in (
+        "rel-milvus-proxy", "rel-milvus-querynode", "rel-milvus-mixcoord", "rel-pulsar-proxy")] + [
+        {"kind": "ConfigMap", "name": "rel-milvus-datanode"}]   # same name, another kind: not a Deployment change
+    targets = ordering.deployments_to_pause(changed, rendered, "rel")
+    assert [t["component"] for t in targets] == ["mixcoord", "querynode", "proxy"]
+    # the streaming node is added by the hop (not in changed): helm creates it running
+    assert ordering.deployments_to_pause(changed, rendered, "other") == []
+
+
+def test_pause_and_resume_patches_set_and_remove_the_field_and_our_note():
+    assert ordering.pause_patch("streaming") == {
+        "metadata": {"annotations": {ordering.PAUSED_ANNOTATION: "hop streaming"}}, "spec": {"paused": True}}
+    assert ordering.resume_patch() == {"metadata": {"annotations": {ordering.PAUSED_ANNOTATION: None}},
+                                       "spec": {"paused": None}}
+
+
+def test_waiting_lines_say_what_each_paused_component_waits_for():
+    lines = ordering.paused_waiting(ORDER, ["indexnode"], ["proxy", "indexnode", "querynode"])
+    assert lines == [
+        "querynode: paused until mixcoord, streamingnode are rolled out",
+        "proxy: paused until mixcoord, streamingnode, querynode, datanode are rolled out",
+        "indexnode: paused on its old version until the hop after this one removes it"]
+    assert ordering.paused_waiting(ORDER, [], ["mixcoord"]) == ["mixcoord: paused until the components before it are rolled out"]
+    assert ordering.paused_waiting(ORDER, [], ["proxy"], check_mode=True) == ["proxy: paused (check mode resumes nothing)"]
+
+
+def test_the_failure_sentence_names_every_paused_deployment_and_how_to_go_on():
+    assert ordering.still_paused_message([]) == ""
+    text = ordering.still_paused_message([{"component": "proxy", "deployment": "rel-milvus-proxy"},
+                                          {"component": "datanode", "deployment": "rel-milvus-datanode"}])
+    assert "rel-milvus-datanode (datanode), rel-milvus-proxy (proxy)" in text
+    assert "next run resumes them in order" in text and "kubectl rollout resume" in text
+    # in rollout order, whatever order they come in; the held one is told apart
+    text = ordering.still_paused_message([{"component": "indexnode", "deployment": "rel-milvus-indexnode"},
+                                          {"component": "proxy", "deployment": "rel-milvus-proxy"},
+                                          {"component": "mixcoord", "deployment": "rel-milvus-mixcoord"}], ["indexnode"])
+    assert text.startswith("Still paused: rel-milvus-mixcoord (mixcoord), rel-milvus-proxy (proxy). ")
+    assert text.endswith("; rel-milvus-indexnode (indexnode) stays paused on the old version until the next "
+                         "run's last step removes it")
+    assert ordering.still_paused_message([{"component": "indexnode", "deployment": "i"}], ["indexnode"]) == \
+        "i (indexnode) stays paused on the old version until the next run's last step removes it"
+
+
+def test_timeline_counts_from_the_hop_start_and_the_outage_from_the_first_new_pod_to_the_last_ready():
+    result = ordering.timeline(100.0, {"mixcoord": 102.0, "querynode": 120.0},
+                               {"mixcoord": 110.0, "streamingnode": 112.5, "querynode": 130.0}, 104.0)
+    assert list(result["components"]) == ["mixcoord", "streamingnode", "querynode"]
+    assert result["components"]["mixcoord"] == {"resumed": 2.0, "ready": 10.0}
+    assert result["components"]["streamingnode"] == {"resumed": None, "ready": 12.5}
+    assert result["new_version_started"] == 4.0
+    assert result["write_outage_seconds"] == 26.0
+    assert ordering.timeline(100.0, {}, {}, None)["write_outage_seconds"] is None
+
+
+def test_held_components_are_neither_judged_nor_required_on_the_new_image():
+    old_deps, old_rs, old_pods = f.rollout(["indexnode"], image="milvusdb/milvus:v2.5.16")
+    new_deps, new_rs, new_pods = f.rollout(["proxy", "mixcoord"], image="milvusdb/milvus:v2.6.4")
+    deps, rss, pods = old_deps + new_deps, old_rs + new_rs, old_pods + new_pods
+    judged = assess(deps, rss, pods, "milvusdb/milvus:v2.6.4", ["proxy", "mixcoord"], [], "rel")
+    assert judged["state"] == "rolling" and "indexnode" in judged["components"]
+    held = assess(deps, rss, pods, "milvusdb/milvus:v2.6.4", ["proxy", "mixcoord"], [], "rel",
+                  held_components=["indexnode"])
+    assert held["state"] == "ready" and "indexnode" not in held["components"]
+
+
+def test_the_new_version_counts_as_started_once_one_of_its_pods_runs():
+    _, _, old = f.rollout(["proxy"], image="milvusdb/milvus:v2.5.16")
+    assert not new_image_running(old, "milvusdb/milvus:v2.6.4", "rel")
+    waiting = f.pod("streamingnode", image="milvusdb/milvus:v2.6.4", waiting="ContainerCreating")
+    assert not new_image_running(old + [waiting], "milvusdb/milvus:v2.6.4", "rel")
+    running = f.pod("streamingnode", image="milvusdb/milvus:v2.6.4", ready=False)
+    assert new_image_running(old + [running], "milvusdb/milvus:v2.6.4", "rel")
+    assert not new_image_running(old + [running], "milvusdb/milvus:v2.6.4", "another-release")
+
+
+def test_rollout_lines_show_the_pauses_the_order_and_what_is_held():
+    lines = rollout_lines(ORDER, [{"component": "mixcoord", "deployment": "rel-milvus-mixcoord"}], ["indexnode"])
+    assert lines[0] == "pause before helm upgrade: rel-milvus-mixcoord (mixcoord)"
+    assert "mixcoord -> streamingnode -> querynode -> datanode -> proxy" in lines[1]
+    assert "indexnode stays paused" in lines[2]
+    assert rollout_lines([], [], []) == []
+
+
+def test_preflight_warns_about_our_paused_deployments_and_blocks_on_anyone_else_s():
+    observed = f.observed("v2.5.16", "mixcoord", "pulsar-v3", chart="5.0.0")
+    for deployment in observed["deployments"]:
+        if deployment["metadata"]["labels"]["component"] in ("proxy", "datanode"):
+            deployment["spec"]["paused"] = True
+            deployment["metadata"]["annotations"][ordering.PAUSED_ANNOTATION] = "hop streaming"
+    result = plan(observed)
+    assert result["blockers"] == []
+    assert [e["component"] for e in result["paused_deployments"]] == ["datanode", "proxy"]
+    assert any("rel-milvus-datanode (datanode), rel-milvus-proxy (proxy)" in w and "resumes them in order" in w
+               for w in result["warnings"])
+    for deployment in observed["deployments"]:
+        if deployment["metadata"]["labels"]["component"] == "querynode":
+            deployment["spec"]["paused"] = True
+    blocked = plan(observed)
+    assert any("rel-milvus-querynode are paused, and not by milvusops.cluster" in b and "kubectl rollout resume" in b
+               for b in blocked["blockers"]), blocked["blockers"]
+    assert blocked["hops"] == []
+
+
+def test_a_release_without_an_index_node_gets_no_last_step_and_the_plan_shows_the_order():
+    result = plan(f.observed("v2.6.2", "streaming", "pulsar-v3", chart="5.0.0"))
+    assert [h["name"] for h in result["hops"]] == ["streaming"]
+    assert result["hops"][0]["held_components"] == [] and result["hops"][0]["values"]["indexNode"] == {"enabled": False}
+    ordered = plan(f.observed("v2.5.16", "mixcoord", "pulsar-v3", chart="4.2.58"))
+    text = "\n".join(describe(ordered))
+    assert "resumed one at a time: mixcoord -> streamingnode -> querynode -> datanode -> proxy" in text
+    assert "indexnode stays paused" in text
+    assert "hop 2 (indexnode): chart 5.0.0, image v2.6.4; adds -; removes indexnode" in text
