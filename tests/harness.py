@@ -68,7 +68,9 @@ class Harness:
         self.collections = collections_path()
         self.runs = 0
 
-    def inventory(self, extra_host_vars=None, canary=()):
+    def inventory(self, extra_host_vars=None, canary=(), ordered_rollout=False):
+        """ordered_rollout: the scenarios written before the ordered hop 2 assert helm's all-at-once hop 2
+        (one revision per hop); tests/integration/test_ordered_rollout.py and the kind smoke run the default."""
         hosts = {}
         for member in self.fleet:
             hosts[member.name] = {
@@ -82,6 +84,7 @@ class Harness:
                 "milvus_settle_after_streaming": 1,
                 "milvus_wait_timeout": 240,
                 "milvus_progress_interval": 20,
+                "milvus_ordered_rollout": ordered_rollout,
             }
             hosts[member.name].update((extra_host_vars or {}).get(member.name, {}))
         children = {"milvus_clusters": {"hosts": dict((name, {}) for name in hosts if name not in canary)}}

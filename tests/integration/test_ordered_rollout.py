@@ -15,6 +15,7 @@ CLUSTERS = [
     ("ordered", "v2510-separate-pulsar2"),   # both hops: hop 1 keeps the index node, hop 2 holds it
     ("stopped", "v2516-mixcoord"),
     ("crashing", "v2516-mixcoord"),
+    ("foreign", "v2516-mixcoord"),
 ]
 CONFIRM = {"milvus_upgrade_confirm": True}
 TARGET = "milvusdb/milvus:v2.6.4"
@@ -29,7 +30,7 @@ def harness(make_harness):
     if getattr(h.fleet, "backend", "kubesim") != "real":
         pytest.skip("the real Deployment controller's pause semantics are the point")
     h.inventory(extra_host_vars={"stopped": {"milvus_wait_timeout": 30},
-                                 "crashing": {"milvus_wait_timeout": FAIL_FAST_TIMEOUT}})
+                                 "crashing": {"milvus_wait_timeout": FAIL_FAST_TIMEOUT}}, ordered_rollout=True)
     return h
 
 
@@ -123,7 +124,8 @@ def test_hop_2_resumes_its_deployments_one_at_a_time_in_the_milvus_order(harness
     report = result.cluster_report("ordered")
     hops = dict((hop["name"], hop) for hop in report["hops_applied"])
     assert list(hops) == ["mixcoord", "streaming", "indexnode"]
-    assert [p["component"] for p in hops["streaming"]["paused_before_helm"]] == PAUSED_BY_HOP_2
+    # the index node too: helm gives it the 2.6 template, and it is held on 2.5 until the last step removes it
+    assert [p["component"] for p in hops["streaming"]["paused_before_helm"]] == PAUSED_BY_HOP_2 + ["indexnode"]
     timeline = hops["streaming"]["rollout"]["components"]
     assert [c for c in sorted(timeline, key=lambda c: timeline[c]["resumed"] or 1e9) if timeline[c]["resumed"]] \
         == PAUSED_BY_HOP_2
@@ -192,3 +194,20 @@ def test_a_crash_half_way_fails_fast_and_leaves_the_rest_paused_and_named(harnes
     again = run(harness, "crashing")
     assert again.rc == 0, again.output[-3000:]
     assert paused(harness, "crashing") == [] and harness.milvus_images("crashing") == [TARGET]
+
+
+def test_a_deployment_paused_by_someone_else_is_refused_before_anything_changes(harness):
+    member = harness.fleet["foreign"]
+    proxy = milvus_deployments(harness, "foreign")["proxy"]["metadata"]["name"]
+    member.cluster.store.patch("Deployment", member.namespace, proxy, "merge", {"spec": {"paused": True}})
+    history = harness.history("foreign")
+    try:
+        result = run(harness, "foreign")
+        assert result.rc != 0
+        error = result.cluster_report("foreign")["error"]
+        assert "%s are paused, and not by milvusops.cluster" % proxy in error, error
+        assert "kubectl rollout resume deployment %s -n %s" % (proxy, member.namespace) in error
+        assert harness.history("foreign") == history and paused(harness, "foreign") == ["proxy"]
+    finally:
+        member.cluster.store.patch("Deployment", member.namespace, proxy, "merge", {"spec": {"paused": None}})
+    assert run(harness, "foreign").rc == 0

@@ -158,7 +158,7 @@ def test_a_killed_controller_is_resumed_at_hop_2(harness):
     time.sleep(5.5)   # the dead run's lock must expire (milvus_lock_seconds=5): that is the behaviour under test
     result = run(harness, "killed", extra_vars={"milvus_lock_break_stale": True})
     assert result.rc == 0, result.output
-    assert result.cluster_report("killed")["planned_hops"] == ["streaming", "indexnode"]
+    assert result.cluster_report("killed")["planned_hops"] == ["streaming"]
     assert harness.milvus_images("killed") == ["milvusdb/milvus:v2.6.4"]
 
 

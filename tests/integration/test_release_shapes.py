@@ -131,7 +131,7 @@ def test_each_release_shape_is_upgraded_where_the_chart_put_it(scenario, host):
     release, _, fullname, name = SHAPES[host]
     report = run.cluster_report(host)
     assert report["status"] == "upgraded", (report, run.output[-4000:])
-    assert [hop["name"] for hop in report["hops_applied"]] == ["streaming", "indexnode"]
+    assert [hop["name"] for hop in report["hops_applied"]] == ["streaming"]
     assert report["message_queue"] == "pulsar-v3"
     history = scenario["before"]["history"][release]
     assert revisions(harness, release) == history + [history[-1] + 1]

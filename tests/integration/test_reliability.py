@@ -234,7 +234,7 @@ def test_a_controller_killed_between_the_hops_resumes_with_hop_2(harness):
     result = run(harness, "killed", extra_vars={"milvus_lock_break_stale": True})
     assert result.rc == 0, result.output
     report = result.cluster_report("killed")
-    assert report["planned_hops"] == ["streaming", "indexnode"]
+    assert report["planned_hops"] == ["streaming"]
     assert harness.milvus_images("killed") == ["milvusdb/milvus:v2.6.4"]
 
 

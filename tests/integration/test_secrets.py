@@ -252,7 +252,7 @@ def host_run(scenario, host):
 def test_upgraded_over_tls(scenario, host):
     report = host_run(scenario, host).cluster_report(host)
     assert report["status"] == "upgraded", report
-    assert [hop["name"] for hop in report["hops_applied"]] == ["streaming", "indexnode"]
+    assert [hop["name"] for hop in report["hops_applied"]] == ["streaming"]
     history, _ = cluster_state(scenario["harness"], host)
     assert history == scenario["before"][host][0] + [scenario["before"][host][0][-1] + 1]
 

@@ -56,7 +56,7 @@ def test_check_diff_shows_both_hops_and_changes_nothing(harness, before):
     assert "- Deployment/rel-milvus-rootcoord" in run.output
     report = run.cluster_report("old-separate")
     assert report["status"] == "planned"
-    assert report["planned_hops"] == ["mixcoord", "streaming", "indexnode"]
+    assert report["planned_hops"] == ["mixcoord", "streaming"]
 
 
 def test_upgrade_reaches_the_target_without_touching_the_message_queue(harness, before):
@@ -74,10 +74,10 @@ def test_upgrade_reaches_the_target_without_touching_the_message_queue(harness, 
         assert after == before[name]["statefulsets"], name
 
     hops = dict((name, [h["name"] for h in run.cluster_report(name)["hops_applied"]]) for name, _ in CLUSTERS)
-    assert hops["old-separate"] == ["mixcoord", "streaming", "indexnode"]
-    assert hops["mixcoord-v3"] == ["mixcoord", "streaming", "indexnode"]
-    assert hops["at-2516"] == ["streaming", "indexnode"]
-    assert hops["kafka"] == ["streaming", "indexnode"]
+    assert hops["old-separate"] == ["mixcoord", "streaming"]
+    assert hops["mixcoord-v3"] == ["mixcoord", "streaming"]
+    assert hops["at-2516"] == ["streaming"]
+    assert hops["kafka"] == ["streaming"]
     assert hops["done"] == []
     assert harness.history("done")[-1]["revision"] == before["done"]["revision"]
     assert harness.history("old-separate")[-1]["revision"] == before["old-separate"]["revision"] + 2

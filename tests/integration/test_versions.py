@@ -52,7 +52,7 @@ def test_check_mode_renders_on_the_server_and_changes_nothing(harness):
     for name, _ in CLUSTERS:
         assert harness.history(name)[-1]["revision"] == revisions[name], name
     report = run.cluster_report("gpu")
-    assert report["planned_hops"] == ["mixcoord", "streaming", "indexnode"]
+    assert report["planned_hops"] == ["mixcoord", "streaming"]
     assert report["helm_version"] == tool_versions()["helm"]      # the helm under test drove it
 
 
@@ -68,7 +68,7 @@ def test_the_fleet_is_upgraded_and_a_second_run_changes_nothing(harness):
         for key in set(user_values[name]) - HOP_OWNED:
             assert values.get(key) == user_values[name][key], (name, key)
         assert values["streaming"]["enabled"] is True and values["indexNode"]["enabled"] is False, name
-    assert [h["name"] for h in run.cluster_report("gpu")["hops_applied"]] == ["mixcoord", "streaming", "indexnode"]
+    assert [h["name"] for h in run.cluster_report("gpu")["hops_applied"]] == ["mixcoord", "streaming"]
     assert {"pulsar", "kafka"} <= set(user_values["kafka"]) - HOP_OWNED   # the user values that must survive
 
     again = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
