@@ -2,6 +2,9 @@
 
 The lock's holder names the controller host and the ansible-playbook process; a later run on the same host
 that finds that process gone takes the lock over at once (no expiry, no milvus_lock_break_stale) and says so.
+
+On the real control plane: a start delay for the member's namespace (a kwok stage, through the simulator's
+own `cluster.set_config`) keeps hop 2's pods starting while the run is killed.
 """
 
 import os
@@ -12,9 +15,6 @@ from pathlib import Path
 import pytest
 
 from tests.harness import wait_until
-
-# Simulator only: the run is killed while kubesim keeps hop 2's pods starting.
-pytestmark = pytest.mark.kubesim
 
 # one cluster per way a run is stopped: kill -9, Ctrl-C (SIGINT to the process group), SIGTERM
 SIGNALS = {"cut-kill": signal.SIGKILL, "cut-int": signal.SIGINT, "cut-term": signal.SIGTERM}
@@ -46,7 +46,8 @@ def test_a_run_killed_mid_hop_leaves_its_lock_and_the_next_run_on_this_host_take
         proc.communicate(timeout=120)   # Ansible stops on SIGINT and SIGTERM too, without its always sections
     finally:
         member.cluster.set_config(pod_start_delay=0)
-    lease = member.cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus")
+    lease_name = "milvusops-upgrade-%s" % member.release
+    lease = member.cluster.store.get("Lease", lease_name, member.namespace)
     holder = lease["spec"]["holderIdentity"]
     assert "/pid:%d:" % proc.pid in holder, holder     # the killed ansible-playbook, by pid
     # a values folder as a hop killed inside helm upgrade leaves it (named after its module process, gone)
@@ -59,5 +60,7 @@ def test_a_run_killed_mid_hop_leaves_its_lock_and_the_next_run_on_this_host_take
     assert "took over the upgrade lock of %s" % holder in result.output
     assert "process %d on this host" % proc.pid in result.output
     assert result.cluster_report(name)["status"] in ("upgraded", "up_to_date"), result.cluster_report(name)
-    assert member.cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus") is None
+    assert member.cluster.store.get("Lease", lease_name, member.namespace) is None
+    assert harness.milvus_images(name) == ["milvusdb/milvus:v2.6.4"]
+    assert [entry["status"] for entry in harness.history(name)][-1] == "deployed"
     assert not left.exists(), "the next run's hop removes the killed hop's values folder"
