@@ -105,7 +105,7 @@ KINDS.update({plural: (prefix, plural) for prefix, plural in list(KINDS.values()
 
 class Store:
     """The object reads and writes the tests make of the simulator's store (get, list, create,
-    delete), served by a real API server, so a test reads cluster state the same way on both."""
+    delete, mutate), served by a real API server, so a test reads cluster state the same way on both."""
 
     def __init__(self, api):
         self.api = api
@@ -131,6 +131,27 @@ class Store:
         if status not in (200, 201):
             raise RuntimeError("create %s in %s: %s %s" % (kind, namespace, status, answer))
         return answer
+
+    def mutate(self, kind, namespace, name, fn, subresource=None):
+        """Read, fn(obj) edits it in place, write back; a conflict (someone wrote in between) reads again.
+        subresource "status" writes only the status (what a kubelet writes of a pod), None only the rest,
+        "*" both. The object written last, or None when it is gone."""
+        paths = {None: [""], "status": ["/status"], "*": ["", "/status"]}[subresource]
+        for _ in range(20):
+            current = self.get(kind, name, namespace)
+            if current is None:
+                return None
+            fn(current)
+            for suffix in paths:
+                status, answer = self.api.request("PUT", self.path(kind, namespace, name) + suffix, current)
+                if status == 409:
+                    break
+                if status != 200:
+                    raise RuntimeError("update %s %s/%s%s: %s %s" % (kind, namespace, name, suffix, status, answer))
+                current = dict(answer, status=current.get("status")) if suffix == "" else answer
+            else:
+                return current
+        raise RuntimeError("update %s %s/%s: still conflicting after 20 attempts" % (kind, namespace, name))
 
     def delete(self, kind, name, namespace):
         return self.api.request("DELETE", self.path(kind, namespace, name))[0] in (200, 202, 404)

@@ -73,6 +73,7 @@ class ControlPlane:
         self.pki = {}
         self.api = None   # an Api once the certificates exist
         self._identity = None
+        self._stage_watches = 0   # kwok's watches of its Stage objects once it runs
         for sub in ("pki", "logs", "etcd", "kubeconfigs", "volumes"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
 
@@ -142,6 +143,8 @@ class ControlPlane:
             self._create_nodes()
             self._wait_until("the default ServiceAccount (controller-manager)", 120,
                              lambda: self._exists("/api/v1/namespaces/default/serviceaccounts/default"))
+            self._wait_until("kwok watching its stages", 60, self._stage_watches_back)
+            self._stage_watches = self._stage_watches_now()
         except BaseException:
             self.stop()
             raise
@@ -166,6 +169,10 @@ class ControlPlane:
             "--authorization-mode", "Node,RBAC", "--allow-privileged=true",
             "--profiling=false", "--event-ttl", "30m"])
         self._wait_until("kube-apiserver /readyz", 180, self._apiserver_ready)
+        if "kwok" in self.procs:
+            # kwok sees Stage objects through watches that reconnect with a back-off after an outage:
+            # until they are back, a stage a test adds (a fault, a start delay) would go unplayed
+            self._wait_until("kwok watching its stages again", 120, self._stage_watches_back)
 
     def stop_apiserver(self):
         self._terminate("kube-apiserver")
@@ -246,6 +253,18 @@ class ControlPlane:
             return self.api.request("GET", "/readyz", timeout=3)[0] == 200
         except OSError:
             return False
+
+    def _stage_watches_now(self):
+        """How many watches of kwok's Stage objects the API server serves (kwok is their only watcher)."""
+        status, body = self.api.request("GET", "/metrics", timeout=5)
+        if status != 200:
+            return 0
+        return sum(int(float(line.rsplit(" ", 1)[1])) for line in body.splitlines()
+                   if line.startswith("apiserver_longrunning_requests{") and 'resource="stages"' in line
+                   and 'verb="WATCH"' in line)
+
+    def _stage_watches_back(self):
+        return self._stage_watches_now() >= max(self._stage_watches, 1)
 
     def _install_stage_crd(self):
         crd = yaml.safe_load((self.bin.parent / STAGE_CRD).read_text())

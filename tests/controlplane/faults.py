@@ -8,9 +8,16 @@ Each rule becomes a kwok Stage that outweighs the normal lifecycle for the match
 namespace and plays what a kubelet would report. "unschedulable" cordons every node instead, so the
 real scheduler leaves new pods Pending with its own Unschedulable condition. Faults that are API
 errors, latency or outages need the simulator: asking for one here fails the test.
+
+A start delay (the simulator's per-cluster `pod_start_delay`) is the normal lifecycle stage again,
+for one namespace, with kwok's delay: pods bound from then on turn Ready that many seconds later.
 """
 
+import copy
 import json
+from pathlib import Path
+
+import yaml
 
 STAGES = "/apis/kwok.x-k8s.io/v1alpha1/stages"
 
@@ -28,6 +35,10 @@ POD_STATES = {
                                             "message": "configmap not found"}}, None),
     "neverready": ("Running", {"running": {}}, None),
 }
+
+
+LIFECYCLE = Path(__file__).resolve().parent / "stages" / "lifecycle.yaml"
+RUNNING_STAGE = "milvusops-pod-running"
 
 
 class FaultError(ValueError):
@@ -103,6 +114,20 @@ def fault_stage(name, namespace, rule):
                      "next": {"statusTemplate": template}}}
 
 
+def start_delay_stage(name, namespace, seconds):
+    """The normal pod lifecycle (stages/lifecycle.yaml) for one namespace only, `seconds` after binding.
+
+    It outweighs the cluster-wide stage as a fault does; the pods it has already started stay as they are."""
+    stages = dict((stage["metadata"]["name"], stage) for stage in yaml.safe_load_all(LIFECYCLE.read_text()))
+    stage = copy.deepcopy(stages[RUNNING_STAGE])
+    stage["metadata"] = {"name": name, "labels": {"milvusops.test/fault-namespace": namespace}}
+    stage["spec"]["selector"]["matchExpressions"].insert(
+        0, {"key": ".metadata.namespace", "operator": "In", "values": [namespace]})
+    stage["spec"]["delay"] = {"durationMilliseconds": int(round(float(seconds) * 1000))}
+    stage["spec"]["weight"] = 100
+    return stage
+
+
 class Faults:
     """The pod faults of one fleet member (one namespace) on the real control plane."""
 
@@ -111,6 +136,7 @@ class Faults:
         self.namespace = namespace
         self.rules = []
         self.cordoned = False
+        self.start_delay = 0.0
 
     def add(self, rule):
         kind = rule.get("type")
@@ -123,6 +149,9 @@ class Faults:
                              "faults: %s, slowstart, unschedulable)" % (kind, ", ".join(POD_STATES)))
         if not (rule.get("image") or rule.get("component")):
             raise FaultError("a pod fault needs `image` (substring) and/or `component`")
+        if self.start_delay:
+            raise FaultError("a pod fault and a start delay in one namespace would be played at random "
+                             "(two stages of the same weight): clear the start delay first")
         name = "fault-%s-%d" % (self.namespace, len(self.rules) + 1)
         if kind == "slowstart":
             stage = slow_start_stage(name, self.namespace, rule, self.plane.lifecycle_stages())
@@ -131,6 +160,24 @@ class Faults:
         self.plane.api.ensure(STAGES, stage)
         self.rules.append(dict(rule, stage=name))
         return rule
+
+    @property
+    def start_delay_name(self):
+        return "start-delay-%s" % self.namespace
+
+    def set_start_delay(self, seconds):
+        """Pods of the namespace bound from now on turn Ready `seconds` later (0: at once again)."""
+        seconds = float(seconds)
+        if seconds < 0:
+            raise FaultError("a start delay is 0 or more seconds, not %s" % seconds)
+        if seconds and [rule for rule in self.rules if rule.get("stage")]:
+            raise FaultError("a start delay and a pod fault in one namespace would be played at random "
+                             "(two stages of the same weight): clear the faults first")
+        path = "%s/%s" % (STAGES, self.start_delay_name)
+        self.plane.api.request("DELETE", path)
+        if seconds:
+            self.plane.api.ensure(STAGES, start_delay_stage(self.start_delay_name, self.namespace, seconds))
+        self.start_delay = seconds
 
     def clear(self):
         """Remove every fault; pods a fault held are restarted, as a fixed container would be."""

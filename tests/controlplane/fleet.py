@@ -20,7 +20,8 @@ _fleet_numbers = itertools.count(1)
 
 
 class RealCluster:
-    """What a test reaches of one member: its objects (store), its pod faults, its API address."""
+    """What a test reaches of one member: its objects (store), its pod faults, its API address, and of
+    the simulator's per-cluster settings the one a kwok stage plays (pod_start_delay)."""
 
     def __init__(self, plane, namespace):
         self.plane = plane
@@ -29,8 +30,20 @@ class RealCluster:
         self.url = plane.server
         self.ca_cert_path = plane.ca_file
 
+    def set_config(self, **values):
+        """The simulator's Cluster.set_config for what the real fleet plays: pod_start_delay (seconds
+        from binding to Running and Ready, for pods bound from now on, in this member's namespace)."""
+        unknown = set(values) - {"pod_start_delay"}
+        if unknown:
+            raise ValueError("%s: the simulator's settings only (the real control plane plays pod_start_delay)"
+                             % ", ".join(sorted(unknown)))
+        if "pod_start_delay" in values:
+            self.faults.set_start_delay(values["pod_start_delay"])
+        return {"pod_start_delay": self.faults.start_delay}
+
     def stop(self):
         self.faults.clear()
+        self.faults.set_start_delay(0)
 
 
 class RealFleet(Fleet):

@@ -10,10 +10,6 @@ import stat
 
 import pytest
 
-# Simulator: every case fails before the first request that could change the cluster, so the API server's own
-# behaviour is not what is under test here; the real backend's cost buys nothing for these cases.
-pytestmark = pytest.mark.kubesim
-
 CASES = {
     "not-helm": {},                                   # milvus_helm_binary: a script that exits 0, set below
     "chart-missing": {"milvus_target_chart": "9.9.9"},
@@ -37,10 +33,17 @@ def scenario(make_harness):
     variables = dict((name, dict(values)) for name, values in CASES.items())
     variables["not-helm"]["milvus_helm_binary"] = str(fake)
     variables["repo-refused"]["milvus_chart_repo_url"] = "http://127.0.0.1:%d/charts" % closed_port()
-    before = dict((name, harness.history(name)) for name in CASES)
+    before = dict((name, state_of(harness, name)) for name in CASES)
     run = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True},
                            inventory=harness.inventory(variables))
     return dict(harness=harness, run=run, before=before)
+
+
+def state_of(harness, name):
+    """What a run that changed nothing leaves as it was: helm history, the images and the Deployments' specs."""
+    return {"history": harness.history(name), "images": harness.milvus_images(name),
+            "generations": dict((deployment, obj["metadata"]["generation"])
+                                for deployment, obj in harness.objects(name, "Deployment").items())}
 
 
 def error_of(scenario, host):
@@ -50,7 +53,7 @@ def error_of(scenario, host):
 
 
 def assert_untouched(scenario, host):
-    assert scenario["harness"].history(host) == scenario["before"][host]
+    assert state_of(scenario["harness"], host) == scenario["before"][host]
 
 
 def test_a_binary_that_is_not_helm_is_named_so_not_reported_as_a_missing_release(scenario):
@@ -79,7 +82,7 @@ def test_a_report_folder_that_cannot_be_written_stops_the_run_before_the_lock(sc
     harness = scenario["harness"]
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder\n")
-    before = harness.history("chart-missing")
+    before = state_of(harness, "chart-missing")
     run = harness.playbook("upgrade", "--limit", "chart-missing",
                            extra_vars={"milvus_upgrade_confirm": True, "milvus_target_chart": "5.0.0",
                                        "milvus_report_dir": str(blocker / "reports")})
@@ -87,7 +90,7 @@ def test_a_report_folder_that_cannot_be_written_stops_the_run_before_the_lock(sc
     assert "report folder %s cannot be written" % (blocker / "reports") in run.output, run.output[-3000:]
     assert "nothing was changed" in run.output
     assert "Take the upgrade lock of this release" not in run.output     # stopped before the lock
-    assert harness.history("chart-missing") == before
+    assert state_of(harness, "chart-missing") == before
     assert os.path.isfile(str(blocker))
 
 
@@ -100,7 +103,7 @@ def test_a_fleet_report_is_written_even_when_every_cluster_failed(scenario):
 
 def test_check_mode_reports_what_would_be_applied_and_what_a_hop_really_changes(scenario):
     harness = scenario["harness"]
-    before = harness.history("chart-missing")
+    before = state_of(harness, "chart-missing")
     run = harness.playbook("upgrade", "--check", "--limit", "chart-missing,localhost",   # localhost: the fleet report
                            extra_vars={"milvus_target_chart": "5.0.0"})
     assert run.rc == 0, run.output[-3000:]
@@ -110,4 +113,4 @@ def test_check_mode_reports_what_would_be_applied_and_what_a_hop_really_changes(
     # the cluster runs mixcoord with an indexnode: hop 2 adds the streaming node and removes the index node only
     assert "adds streamingnode; removes indexnode" in run.output, run.output[-3000:]
     assert "=True" not in run.output and "=False" not in run.output
-    assert harness.history("chart-missing") == before
+    assert state_of(harness, "chart-missing") == before

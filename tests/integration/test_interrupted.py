@@ -2,6 +2,10 @@
 
 The lock's holder names the controller host and the ansible-playbook process; a later run on the same host
 that finds that process gone takes the lock over at once (no expiry, no milvus_lock_break_stale) and says so.
+
+On the real control plane: a start delay for the member's namespace (a kwok stage, through the simulator's
+own `cluster.set_config`) keeps hop 2's pods starting while the run is killed. The three clusters are cut at
+once, one signal each, and started again by one run for the three, as an operator would.
 """
 
 import os
@@ -12,9 +16,6 @@ from pathlib import Path
 import pytest
 
 from tests.harness import wait_until
-
-# Simulator only: the run is killed while kubesim keeps hop 2's pods starting.
-pytestmark = pytest.mark.kubesim
 
 # one cluster per way a run is stopped: kill -9, Ctrl-C (SIGINT to the process group), SIGTERM
 SIGNALS = {"cut-kill": signal.SIGKILL, "cut-int": signal.SIGINT, "cut-term": signal.SIGTERM}
@@ -29,35 +30,69 @@ def harness(make_harness):
     return h
 
 
-@pytest.mark.parametrize("name", sorted(SIGNALS))
-def test_a_run_killed_mid_hop_leaves_its_lock_and_the_next_run_on_this_host_takes_it_over(harness, name):
+def hop_2_deployed(harness, name):
+    # revision 1 is the 2.5.10 install, 2 is hop 1, 3 is hop 2: helm has recorded revision 3 as deployed, so
+    # the kill lands in the rollout, not inside helm upgrade (a kill there leaves the release pending-upgrade,
+    # which blocks the next run by design)
+    return any(entry["revision"] == 3 and entry["status"] == "deployed" for entry in harness.history(name))
+
+
+@pytest.fixture(scope="module")
+def interrupted(harness):
+    """One run per cluster, all at once, each killed by its own signal while its hop 2 rolls out; then one
+    run for the three, as an operator would start it again: {name: (killed process, its lock's holder,
+    its planted values folder)} and that run."""
     inventory = harness.workdir / "inventory.yml"
-    member = harness.fleet[name]
-    member.cluster.set_config(pod_start_delay=12)   # hop 2's rollout is still going when the run is killed
+    for name in SIGNALS:
+        harness.fleet[name].cluster.set_config(pod_start_delay=12)   # hop 2 still rolls out when killed
+    runs = {}
     try:
-        proc, _ = harness.start_playbook("upgrade", "--limit", name, extra_vars=dict(CONFIRM, milvus_lock_seconds=600),
-                                         inventory=inventory)
-        # revision 1 is the 2.5.10 install, 2 is hop 1, 3 is hop 2: killed while hop 2 rolls out
-        # helm has recorded revision 3 as deployed: the kill lands in the rollout, not inside helm upgrade
-        # (a kill there leaves the release pending-upgrade, which blocks the next run by design)
-        wait_until(lambda: any(entry["revision"] == 3 and entry["status"] == "deployed"
-                               for entry in harness.history(name)), 150, "hop 2's helm upgrade")
-        os.killpg(proc.pid, SIGNALS[name])
-        proc.communicate(timeout=120)   # Ansible stops on SIGINT and SIGTERM too, without its always sections
+        for name in SIGNALS:
+            runs[name], _ = harness.start_playbook("upgrade", "--limit", name, inventory=inventory,
+                                                   extra_vars=dict(CONFIRM, milvus_lock_seconds=600))
+        pending = set(SIGNALS)
+        while pending:
+            name = wait_until(lambda: next((n for n in sorted(pending) if hop_2_deployed(harness, n)), None),
+                              150, "hop 2's helm upgrade of %s" % ", ".join(sorted(pending)))
+            os.killpg(runs[name].pid, SIGNALS[name])
+            pending.discard(name)
+        for proc in runs.values():
+            proc.communicate(timeout=120)   # Ansible stops on SIGINT and SIGTERM too, without its always sections
     finally:
-        member.cluster.set_config(pod_start_delay=0)
-    lease = member.cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus")
+        for name, proc in runs.items():
+            if proc.poll() is None:
+                proc.kill()
+        for name in SIGNALS:
+            harness.fleet[name].cluster.set_config(pod_start_delay=0)
+    killed = {}
+    for name, proc in runs.items():
+        member = harness.fleet[name]
+        lease = member.cluster.store.get("Lease", "milvusops-upgrade-%s" % member.release, member.namespace)
+        # a values folder as a hop killed inside helm upgrade leaves it (named after its module process, gone)
+        left = Path(tempfile.gettempdir()) / ("milvusops-hop-%d-test" % proc.pid)
+        left.mkdir()
+        (left / "values.json").write_text("{}")
+        killed[name] = (proc, lease, left)
+    # 600 s locks, not expired, no milvus_lock_break_stale: only the dead processes let the next run in
+    result = harness.playbook("upgrade", "--limit", ",".join(sorted(SIGNALS)), inventory=inventory,
+                              extra_vars=CONFIRM)
+    return killed, result
+
+
+@pytest.mark.parametrize("name", sorted(SIGNALS))
+def test_a_run_killed_mid_hop_leaves_its_lock_and_the_next_run_on_this_host_takes_it_over(harness, interrupted,
+                                                                                          name):
+    killed, result = interrupted
+    proc, lease, left = killed[name]
+    member = harness.fleet[name]
+    assert lease is not None, "the killed run's lock is left behind"
     holder = lease["spec"]["holderIdentity"]
     assert "/pid:%d:" % proc.pid in holder, holder     # the killed ansible-playbook, by pid
-    # a values folder as a hop killed inside helm upgrade leaves it (named after its module process, gone)
-    left = Path(tempfile.gettempdir()) / ("milvusops-hop-%d-test" % proc.pid)
-    left.mkdir()
-    (left / "values.json").write_text("{}")
-    # 600 s lock, not expired, no milvus_lock_break_stale: only the dead process lets the next run in
-    result = harness.playbook("upgrade", "--limit", name, inventory=inventory, extra_vars=CONFIRM)
     assert result.rc == 0, result.output[-3000:]
     assert "took over the upgrade lock of %s" % holder in result.output
     assert "process %d on this host" % proc.pid in result.output
     assert result.cluster_report(name)["status"] in ("upgraded", "up_to_date"), result.cluster_report(name)
-    assert member.cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus") is None
+    assert member.cluster.store.get("Lease", "milvusops-upgrade-%s" % member.release, member.namespace) is None
+    assert harness.milvus_images(name) == ["milvusdb/milvus:v2.6.4"]
+    assert [entry["status"] for entry in harness.history(name)][-1] == "deployed"
     assert not left.exists(), "the next run's hop removes the killed hop's values folder"

@@ -124,3 +124,52 @@ def test_the_api_server_stops_and_starts_with_its_state(control_plane, api):
     control_plane.start_apiserver()
     after = api.get("/apis/apps/v1/namespaces/%s/deployments/proxy" % NS)
     assert after["metadata"]["uid"] == before["metadata"]["uid"]
+
+
+def test_a_start_delay_holds_the_pods_of_its_namespace_only_and_lets_waiting_pods_start_when_cleared(
+        control_plane, api):
+    import time
+    from tests.controlplane.faults import Faults
+    other = NS + "-prompt"
+    api.ensure("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": other}})
+    faults = Faults(control_plane, NS)
+    faults.set_start_delay(6)
+    try:
+        started = time.monotonic()
+        api.ensure("/apis/apps/v1/namespaces/%s/deployments" % NS, deployment("slow", "busybox:1", {}))
+        api.ensure("/apis/apps/v1/namespaces/%s/deployments" % other, dict(
+            deployment("prompt", "busybox:1", {}), metadata={"name": "prompt", "namespace": other}))
+        prompt = "/api/v1/namespaces/%s/pods?labelSelector=app%%3Dprompt" % other
+        wait_for(lambda: [p for p in api.get(prompt)["items"] if ready(p)], 60, 0.1, "the other namespace's pod")
+        bound = wait_for(lambda: [p for p in pods_of(api, "slow") if p["spec"].get("nodeName")], 60, 0.1,
+                         "the delayed pod bound")
+        assert not ready(bound[0])
+        wait_for(lambda: [p for p in pods_of(api, "slow") if ready(p)], 60, 0.1, "the delayed pod Ready")
+        assert time.monotonic() - started >= 6      # kwok played the delay, from binding on
+        # a pod bound while the delay is set keeps it when the delay is cleared (as the simulator does)
+        api.ensure("/apis/apps/v1/namespaces/%s/deployments" % NS, deployment("slower", "busybox:1", {}))
+        wait_for(lambda: [p for p in pods_of(api, "slower") if p["spec"].get("nodeName")], 60, 0.1,
+                 "the second delayed pod bound")
+    finally:
+        faults.set_start_delay(0)
+        api.request("DELETE", "/api/v1/namespaces/" + other)
+    wait_for(lambda: [p for p in pods_of(api, "slower") if ready(p)], 60, 0.1, "the waiting pod Ready")
+    assert api.get("/apis/kwok.x-k8s.io/v1alpha1/stages/" + faults.start_delay_name) is None
+
+
+def test_a_restart_written_as_the_kubelet_writes_it_is_kept(control_plane, api):
+    from tests.controlplane.api import Store
+    store = Store(control_plane.api)
+    api.ensure("/apis/apps/v1/namespaces/%s/deployments" % NS, deployment("restarting", "busybox:1", {}))
+    pod = wait_for(lambda: [p for p in pods_of(api, "restarting") if ready(p)], 60, 0.1, "the pod Ready")[0]
+
+    def restart(obj):
+        status = obj["status"]["containerStatuses"][0]
+        status["restartCount"] = status.get("restartCount", 0) + 1
+        status["lastState"] = {"terminated": {"reason": "OOMKilled", "exitCode": 137,
+                                              "startedAt": "2025-01-01T00:00:00Z", "finishedAt": "2025-01-01T00:00:01Z"}}
+    written = store.mutate("pods", NS, pod["metadata"]["name"], restart, subresource="status")
+    assert written["status"]["containerStatuses"][0]["restartCount"] == 1
+    after = store.get("Pod", pod["metadata"]["name"], NS)
+    assert after["status"]["containerStatuses"][0]["lastState"]["terminated"]["reason"] == "OOMKilled"
+    assert ready(after) and after["spec"] == pod["spec"]
