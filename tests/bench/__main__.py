@@ -45,8 +45,9 @@ def parse_args(argv):
     ap.add_argument("--no-rerun", action="store_true", help="do not measure the idempotent re-run")
     ap.add_argument("--quick", action="store_true", help="smoke run: sizes 1,4 and delay 0 only")
     ap.add_argument("--settle", type=int, default=0,
-                    help="milvus_settle_after_mixcoord for our runs (default 0: the floor comparison; the "
-                         "role's own default is 30)")
+                    help="milvus_settle_after_mixcoord and milvus_settle_after_streaming for our runs (default 0: "
+                         "the floor comparison, and what the peer and the manual procedure wait; the role's own "
+                         "defaults are 30 and 60)")
     ap.add_argument("--collection", default=str(ROOT),
                     help="collection root to measure (default: this checkout), e.g. an unpacked `git archive`")
     ap.add_argument("--label", default="", help="free text stored in the JSON (e.g. which commit a snapshot is)")
@@ -112,6 +113,7 @@ def main(argv=None):
     meta = {
         "started": stamp, "backend": args.backend, "repeat": args.repeat, "kinds": kinds,
         "sizes": args.sizes, "delays": args.delays, "settle_after_mixcoord": args.settle,
+        "settle_after_streaming": args.settle,
         "baseline_sizes_measured": args.baseline_sizes,
         "collection": str(Path(args.collection).resolve()),
         "collection_version": collection_version(args.collection),
@@ -123,9 +125,9 @@ def main(argv=None):
         "definitions": report.DEFINITIONS,
     }
     print("== milvusops.cluster fleet benchmark on %s: sizes %s, pod start delays %s s, %d repetition(s) of %s, "
-          "settle after hop 1 = %d s%s" % (args.backend, args.sizes, [report.fmt_delay(d) for d in args.delays],
+          "settle after each hop = %d s%s" % (args.backend, args.sizes, [report.fmt_delay(d) for d in args.delays],
                                            args.repeat, ", ".join(kinds), args.settle,
-                                           " (floor comparison; the role's default is 30 s)" if args.settle == 0 else ""))
+                                           " (floor comparison; the role's defaults are 30 and 60 s)" if args.settle == 0 else ""))
     print("   collection %s (%s)%s; logs in %s" % (meta["collection"], meta["collection_version"],
                                               " [%s]" % args.label if args.label else "", runs_dir))
     if meta["peer"]:

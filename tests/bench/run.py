@@ -282,7 +282,8 @@ def _ours_invocation(measured, work, settle, collection_root, extra_env, extra_v
     """(command, env, timing file, helm log, report dir) of one run of our playbook in folder work."""
     fleet = measured.fleet
     work.mkdir(parents=True, exist_ok=True)
-    inventory = _inventory(fleet, work / "inventory.yml", milvus_settle_after_mixcoord=settle)
+    inventory = _inventory(fleet, work / "inventory.yml", milvus_settle_after_mixcoord=settle,
+                           milvus_settle_after_streaming=settle)
     report_dir = work / "report"
     env, timing_file, helm_log = _ansible_env(fleet, work)
     env["ANSIBLE_COLLECTIONS_PATH"] = collections_path(collection_root, work / "collections")
@@ -306,7 +307,7 @@ def run_ours(measured, settle, collection_root, timeout, extra_env=None, extra_v
     timing = _read_lines(timing_file, _timing)
     helm_calls = _read_lines(helm_log, analyse.parse_helm_log)
     statuses = _report_statuses(fleet, report_dir)
-    settles = [settle, 0]
+    settles = [settle, settle]
     clusters = {}
     for name, data in raw.items():
         windows = analyse.hop_windows(data["record"], data["events"], started)
