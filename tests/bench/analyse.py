@@ -77,6 +77,22 @@ def hop_windows(record, events, run_start):
     return starts
 
 
+def wall_breakdown(windows_by_cluster, started, ended):
+    """Where the wall time went, median over clusters: before the first helm write (start-up, checks, planning),
+    hop 1's rollout, between the hops (detection of hop 1, checks, hop 2's helm until its first write), hop 2's
+    rollout, and after it (detection, verification, reports, exit). None when a cluster has not two hops."""
+    parts = {"before_hop1": [], "hop1_rollout": [], "between_hops": [], "hop2_rollout": [], "after_hop2": []}
+    for windows in windows_by_cluster:
+        if len(windows) != 2 or any(w["end"] is None for w in windows):
+            return None
+        first, second = windows
+        for key, value in (("before_hop1", first["start"] - started), ("hop1_rollout", first["end"] - first["start"]),
+                           ("between_hops", second["start"] - first["end"]),
+                           ("hop2_rollout", second["end"] - second["start"]), ("after_hop2", ended - second["end"])):
+            parts[key].append(value)
+    return dict((key, round(median(values), 2)) for key, values in parts.items()) if parts["before_hop1"] else None
+
+
 def floor_seconds(windows):
     """Sum of the hops' rollout seconds, None when a hop has no end."""
     if not windows or any(w["rollout_seconds"] is None for w in windows):
@@ -113,12 +129,14 @@ def task_counts(timing, clusters):
 
 
 def module_starts(memory, clusters):
-    """Module processes per cluster, by module, from the memory sampler's process list (see above)."""
+    """Module processes per cluster, by module, from the memory sampler's process list (see above); and every
+    process the run started, per cluster (Ansible's shells around each module, helm, kubectl, ...)."""
     lifetimes = (memory or {}).get("process_lifetimes") or {}
     n = float(max(1, clusters))
     by_module = dict((cmd.split(" ", 1)[1], round(e["count"] / n, 1)) for cmd, e in lifetimes.items()
                      if cmd.startswith("module "))
-    return {"per_cluster": round(sum(by_module.values()), 1), "by_module": by_module}
+    return {"per_cluster": round(sum(by_module.values()), 1), "by_module": by_module,
+            "processes_per_cluster": round(sum(e["count"] for e in lifetimes.values()) / n, 1)}
 
 
 def wait_calls(timing, host):

@@ -270,6 +270,15 @@ def print_tables(results, meta):
                 cell(lambda x: x["cpu_per_cluster"], 2), cell(lambda x: x["requests_per_cluster"], 0),
                 cell(lambda x: x["helm_calls_per_cluster"]), cell(lambda x: x["module_starts_per_cluster"]), tasks,
                 " / ".join("yes" if reruns[k]["nothing_changed"] else "NO" for k in ("ours", "peer") if k in reruns)))
+    print("\nWhere the wall time goes, median cluster, seconds (representative run): before hop 1's first write | "
+          "hop 1 rollout | between the hops | hop 2 rollout | after hop 2's rollout")
+    for r in results:
+        for kind in ("ours", "peer", "baseline"):
+            parts = (r.get(kind) or {}).get("wall_breakdown")
+            if parts:
+                print("%4d %5s %-6s | %6.1f | %6.1f | %6.1f | %6.1f | %6.1f" % (
+                    r["size"], fmt_delay(r["delay"]), SHORT[kind], parts["before_hop1"], parts["hop1_rollout"],
+                    parts["between_hops"], parts["hop2_rollout"], parts["after_hop2"]))
     print("\nMinimums: the floor (pod start delay-bound: kubesim's or the control plane's own rollout time, "
           "slowest cluster) and the CPU bound (controller CPU s / %s cores); ours / peer / manual"
           % next((r["summary"]["ours"]["cpus"] for r in results if r["summary"]["ours"].get("cpus")), "?"))
@@ -360,8 +369,8 @@ def print_all(document):
                 print("  %-5s %s | %s" % (kind, _modules_line(run.get("module_starts")),
                                          _modules_line((run.get("rerun") or {}).get("module_starts"))))
                 tasks, again = run.get("tasks_per_cluster") or {}, (run.get("rerun") or {}).get("tasks_per_cluster") or {}
-                print("        tasks per cluster: upgrade %s ran (%s with a module), %s skipped; re-run %s ran "
-                      "(%s with a module), %s skipped" % (
+                print("        tasks per cluster: upgrade %s ran (%s of a module or action plugin), %s skipped; "
+                      "re-run %s ran (%s of a module or action plugin), %s skipped" % (
                           _f(tasks.get("ran")), _f(tasks.get("module_tasks")), _f(tasks.get("skipped")),
                           _f(again.get("ran")), _f(again.get("module_tasks")), _f(again.get("skipped"))))
         if biggest.get("baseline", {}).get("phase_means"):
@@ -392,7 +401,9 @@ def print_all(document):
 def _modules_line(modules):
     if not modules:
         return "-"
-    return "%.1f (%s)" % (modules["per_cluster"], ", ".join("%s %.1f" % kv for kv in modules["by_module"].items()))
+    return "%.1f (%s; %s processes in all)" % (
+        modules["per_cluster"], ", ".join("%s %.1f" % kv for kv in modules["by_module"].items()),
+        _f(modules.get("processes_per_cluster")))
 
 
 def _helm_line(helm):

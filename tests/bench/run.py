@@ -515,6 +515,7 @@ def _summarise(kind, measured, rc, started, ended, memory, raw, clusters, helm_c
         "wall_seconds": round(ended - started, 2),
         "floor_seconds": max(floors) if floors and None not in floors else None,
         "floor_median_cluster_seconds": analyse.median(floors),
+        "wall_breakdown": analyse.wall_breakdown([c["windows"] for c in clusters.values()], started, ended),
         "detection": {"values": detections, "median": analyse.median(detections),
                       "p95": analyse.percentile(detections, 95)},
         "requests_per_cluster": requests["per_cluster"],
