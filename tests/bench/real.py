@@ -59,6 +59,15 @@ def dispatched_requests(plane, flow_schema=FLOW_SCHEMA):
     return total
 
 
+def _rolled_out(deployment):
+    """The deployment controller has seen the current spec and every replica is updated and available."""
+    meta, spec, status = deployment.get("metadata") or {}, deployment.get("spec") or {}, deployment.get("status") or {}
+    replicas = spec.get("replicas", 1)
+    return (status.get("observedGeneration") == meta.get("generation")
+            and status.get("updatedReplicas", 0) == replicas == status.get("replicas", 0)
+            and status.get("availableReplicas", 0) == replicas)
+
+
 class WatchRecorder:
     """Deployment writes, release revisions and rollout events of some namespaces, from cluster-wide watches."""
 
@@ -134,18 +143,15 @@ class WatchRecorder:
         key = (namespace, meta["name"])
         self.deployments[namespace].add(meta["name"])
         generation = meta.get("generation")
+        complete = _rolled_out(obj)
         if etype == "LISTED":
             self._generation[key] = generation
+            self._complete[key] = generation if complete else None
             return
         if etype in ("ADDED", "DELETED") or self._generation.get(key) != generation:
             self.writes[namespace].append((ts, etype, meta["name"]))
         self._generation[key] = None if etype == "DELETED" else generation
-        spec, status = obj.get("spec") or {}, obj.get("status") or {}
-        replicas = spec.get("replicas", 1)
-        if etype != "DELETED" and self._complete.get(key) != generation \
-                and status.get("observedGeneration") == generation \
-                and status.get("updatedReplicas", 0) == replicas == status.get("replicas", 0) \
-                and status.get("availableReplicas", 0) == replicas:
+        if etype != "DELETED" and complete and self._complete.get(key) != generation:
             self._complete[key] = generation
             self.events[namespace].append({"ts": ts, "type": "DeploymentRolloutComplete", "kind": "Deployment",
                                            "namespace": namespace, "name": meta["name"]})
