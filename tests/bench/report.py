@@ -345,8 +345,11 @@ def print_all(document):
     print("\nAPI requests per cluster upgrade by verb (%s):" % " | ".join(SHORT[k] for k in kinds))
     verbs = sorted(set(v for r in results for k in kinds if r.get(k)
                        for v in (r[k]["requests_per_cluster_by_verb"] or {})))
-    print("%4s %5s | %s" % ("size", "delay", " ".join("%18s" % v for v in verbs)))
-    for r in results:
+    if not verbs:
+        print("  not available (%s)" % next((r["ours"].get("requests_source") for r in results), "no counters"))
+    else:
+        print("%4s %5s | %s" % ("size", "delay", " ".join("%18s" % v for v in verbs)))
+    for r in results if verbs else []:
         cells = []
         for verb in verbs:
             values = [((r.get(k) or {}).get("requests_per_cluster_by_verb") or {}).get(verb) for k in kinds]
