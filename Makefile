@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo   - simulated fleet upgraded end to end by the real playbook"
 	@echo "make test   - sanity, lint, unit, simulator and integration tests (what CI runs)"
-	@echo "make bench  - fleet benchmark against the documented manual procedure"
+	@echo "make bench  - fleet benchmark: ours, a kubernetes.core playbook and the documented manual procedure"
 
 venv: $(VENV)/.installed
 
@@ -110,9 +110,39 @@ else
 	$(BIN)/python -m tests.demo
 endif
 
-bench: venv
-	$(BIN)/python -m tests.bench
-	$(BIN)/python -m tests.bench.long_wait
+# --- make bench: ours, the kubernetes.core peer and the manual procedure (tests/bench) -----------------------
+# The default is a subset that takes about 25 minutes here; the whole matrix of issue 14 is
+#   make bench BENCH_SIZES=1,4,8,16 BENCH_REAL_SIZES=1,4 BENCH_ARGS="--baseline-sizes all"
+# BENCH_BACKENDS: kubesim and/or real (the real control plane, built on first use, in a network namespace of
+# its own); BENCH_DELAYS / BENCH_REAL_DELAYS: pod start delays in seconds; BENCH_REPEAT: interleaved repetitions.
+BENCH_SIZES ?= 1,4
+BENCH_DELAYS ?= 0,5
+BENCH_BACKENDS ?= kubesim real
+BENCH_REAL_SIZES ?= 1
+BENCH_REAL_DELAYS ?= 0
+BENCH_REPEAT ?= 2
+BENCH_ARGS ?=
+# The peer (tests/bench/peer/upgrade.yml) runs with kubernetes.core from the `ansible` community package, in
+# a virtualenv of the bench's own: never a dependency of the collection. ansible 12 is ansible-core 2.19, ours.
+PEER_VENV := $(TMP)/bench-peer-venv
+PEER_PACKAGES := ansible==12.3.0 kubernetes==37.0.2 PyYAML>=6 jsonpatch>=1.33
+
+$(PEER_VENV)/.installed:
+	rm -rf $(PEER_VENV) && $(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install --quiet --disable-pip-version-check $(foreach p,$(PEER_PACKAGES),"$(p)")
+	touch $@
+
+bench: venv $(PEER_VENV)/.installed
+	set -e; common="--repeat $(BENCH_REPEAT) --peer-ansible $(PEER_VENV)/bin/ansible-playbook $(BENCH_ARGS)"; \
+	for backend in $(BENCH_BACKENDS); do case $$backend in \
+		kubesim) $(BIN)/python -m tests.bench --sizes $(BENCH_SIZES) --delays $(BENCH_DELAYS) \
+			--out $(TMP)/bench/kubesim $$common ;; \
+		real) bash tests/controlplane/build.sh >/dev/null; \
+			$(BIN)/python -m tests.controlplane.netns -- $(BIN)/python -m tests.bench --backend real \
+			--sizes $(BENCH_REAL_SIZES) --delays $(BENCH_REAL_DELAYS) --out $(TMP)/bench/real $$common ;; \
+		*) echo "BENCH_BACKENDS: unknown backend $$backend (kubesim, real)"; exit 2 ;; \
+	esac; done
+	$(BIN)/python -m tests.bench.long_wait --out $(TMP)/bench
 
 changelog: venv
 	$(BIN)/antsibull-changelog lint

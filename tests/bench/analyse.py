@@ -13,8 +13,12 @@ Definitions (also printed by the benchmark):
 - floor of a cluster = sum over hops of (end - start): the time kubesim needed to roll both hops out once helm
   had started writing, excluding everything between hops. The floor of a fleet is the slowest cluster's
   floor (the clusters are independent, so a perfect tool would roll them all at once).
-- detection latency of a hop = (the moment Ansible received the milvus_wait_ready result with ready=true,
-  from the bench_timing callback) - (hop end) - (the hop's settle seconds, which the module waits on purpose).
+- detection latency of a hop = (the moment the tool noticed the hop was ready) - (hop end) - (the hop's settle
+  seconds, which our module waits on purpose). Ours: Ansible receiving the milvus_wait_ready result with
+  ready=true (bench_timing callback); the peer: Ansible receiving the result of its k8s_info wait task after
+  that hop; the manual procedure: the script's mark after its `kubectl rollout status` loop.
+- module starts: processes of Ansible modules (AnsiballZ_<module>.py) seen by the memory sampler (0.25 s
+  samples, so a module that lives shorter than that can be missed), per cluster.
 """
 
 import math
@@ -22,6 +26,11 @@ import statistics
 
 END_EVENTS = ("PodReady", "DeploymentRolloutComplete", "PodDeleted")
 WAIT_ACTION = "milvusops.cluster.milvus_wait_ready"
+PEER_WAIT_TASK = "Wait until every Milvus Deployment has rolled out hop"   # tests/bench/peer/upgrade.yml
+# actions that run inside Ansible's worker process, without starting a module process
+CONTROLLER_ACTIONS = ("ansible.builtin.set_fact", "ansible.builtin.assert", "ansible.builtin.debug",
+                      "ansible.builtin.fail", "ansible.builtin.include_tasks", "ansible.builtin.include_role",
+                      "ansible.builtin.meta", "set_fact", "assert", "debug", "fail", "include_tasks", "meta")
 
 
 def percentile(values, q):
@@ -68,6 +77,22 @@ def hop_windows(record, events, run_start):
     return starts
 
 
+def wall_breakdown(windows_by_cluster, started, ended):
+    """Where the wall time went, median over clusters: before the first helm write (start-up, checks, planning),
+    hop 1's rollout, between the hops (detection of hop 1, checks, hop 2's helm until its first write), hop 2's
+    rollout, and after it (detection, verification, reports, exit). None when a cluster has not two hops."""
+    parts = {"before_hop1": [], "hop1_rollout": [], "between_hops": [], "hop2_rollout": [], "after_hop2": []}
+    for windows in windows_by_cluster:
+        if len(windows) != 2 or any(w["end"] is None for w in windows):
+            return None
+        first, second = windows
+        for key, value in (("before_hop1", first["start"] - started), ("hop1_rollout", first["end"] - first["start"]),
+                           ("between_hops", second["start"] - first["end"]),
+                           ("hop2_rollout", second["end"] - second["start"]), ("after_hop2", ended - second["end"])):
+            parts[key].append(value)
+    return dict((key, round(median(values), 2)) for key, values in parts.items()) if parts["before_hop1"] else None
+
+
 def floor_seconds(windows):
     """Sum of the hops' rollout seconds, None when a hop has no end."""
     if not windows or any(w["rollout_seconds"] is None for w in windows):
@@ -79,6 +104,39 @@ def ready_results(timing, host):
     """Timestamps of the milvus_wait_ready results with ready=true of one host, in order."""
     return [r["ts"] for r in timing
             if r.get("event") == "ok" and r.get("host") == host and r.get("action") == WAIT_ACTION and r.get("ready")]
+
+
+def peer_ready_results(timing, host):
+    """Timestamps of the peer's k8s_info wait results of one host, in order (one per hop)."""
+    return [r["ts"] for r in timing if r.get("event") == "ok" and r.get("host") == host
+            and r.get("task", "").startswith(PEER_WAIT_TASK)]
+
+
+def task_counts(timing, clusters):
+    """Per cluster: task results that ran (ok/failed), skipped ones, and those that ran a module process (every
+    action but the ones Ansible's worker handles itself); the fleet-wide play (host localhost) is left out."""
+    ran = skipped = modules = 0
+    for record in timing:
+        if record.get("host") in (None, "localhost"):
+            continue
+        if record.get("event") in ("ok", "failed"):
+            ran += 1
+            modules += record.get("action") not in CONTROLLER_ACTIONS
+        elif record.get("event") == "skipped":
+            skipped += 1
+    n = float(max(1, clusters))
+    return {"ran": round(ran / n, 1), "skipped": round(skipped / n, 1), "module_tasks": round(modules / n, 1)}
+
+
+def module_starts(memory, clusters):
+    """Module processes per cluster, by module, from the memory sampler's process list (see above); and every
+    process the run started, per cluster (Ansible's shells around each module, helm, kubectl, ...)."""
+    lifetimes = (memory or {}).get("process_lifetimes") or {}
+    n = float(max(1, clusters))
+    by_module = dict((cmd.split(" ", 1)[1], round(e["count"] / n, 1)) for cmd, e in lifetimes.items()
+                     if cmd.startswith("module "))
+    return {"per_cluster": round(sum(by_module.values()), 1), "by_module": by_module,
+            "processes_per_cluster": round(sum(e["count"] for e in lifetimes.values()) / n, 1)}
 
 
 def wait_calls(timing, host):
@@ -157,9 +215,9 @@ def cpu_split(timing, helm, clusters, cpu, wall):
     reading), helm (from helm_trace.sh), and the rest (task workers and module processes); plus how busy the
     machine's cores were and the shortest wall time that CPU allows on them."""
     main = next((r["cpu_main"] for r in reversed(timing) if "cpu_main" in r), None)
-    controller, busy, cores = cpu.get("controller_cpu_seconds"), cpu.get("machine_busy_cpu_seconds"), cpu.get("cpus")
+    controller = cpu.get("controller_cpu_seconds")
     n = float(max(1, clusters))
-    split = {}
+    split = controller_bound(cpu, wall)
     if main is not None and controller is not None:
         helm_cpu = helm.get("per_cluster_cpu_seconds", 0.0)
         split["per_cluster_cpu_seconds"] = {
@@ -168,10 +226,20 @@ def cpu_split(timing, helm, clusters, cpu, wall):
             "workers_and_modules": round((controller - main) / n - helm_cpu, 2),
             "controller": round(controller / n, 2),
         }
-    if busy is not None and cores:
-        split["cpu_bound_wall_seconds"] = round(busy / float(cores), 1)
-        split["core_utilisation"] = round(busy / (float(cores) * wall), 2) if wall > 0 else None
     return split
+
+
+def controller_bound(cpu, wall):
+    """The shortest wall time the run's CPU allows on its cores: the machine's busy CPU s (controller, kubesim and
+    anything else) / cores, and the controller's own CPU s / cores; how busy the cores were."""
+    controller, busy, cores = cpu.get("controller_cpu_seconds"), cpu.get("machine_busy_cpu_seconds"), cpu.get("cpus")
+    out = {}
+    if busy is not None and cores:
+        out["cpu_bound_wall_seconds"] = round(busy / float(cores), 1)
+        out["core_utilisation"] = round(busy / (float(cores) * wall), 2) if wall > 0 else None
+    if controller is not None and cores:
+        out["controller_bound_wall_seconds"] = round(controller / float(cores), 1)
+    return out
 
 
 def task_profile(timing, top=25):

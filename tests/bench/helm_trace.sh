@@ -24,7 +24,9 @@ for arg in "$@"; do
     case "$arg" in
         --dry-run*) dry=" dry-run" ;;
         -*) ;;
-        *) case "$prev" in --*) ;; *) [ ${#sub[@]} -lt 2 ] && sub+=("$arg") ;; esac ;;
+        # an option's value follows it (`--version 5.0.0`, `-f FILE`), but not `--version=5.0.0`'s
+        *) case "$prev" in --*=*) [ ${#sub[@]} -lt 2 ] && sub+=("$arg") ;; --*|-f|-n|-o) ;;
+               *) [ ${#sub[@]} -lt 2 ] && sub+=("$arg") ;; esac ;;
     esac
     prev=$arg
 done

@@ -76,7 +76,9 @@ def cmdline(pid):
         return None
     for arg in args:
         if "AnsiballZ_" in arg:
-            return "module " + arg.rsplit("AnsiballZ_", 1)[1].split(".py", 1)[0]
+            name = arg.rsplit("AnsiballZ_", 1)[1].split(".py", 1)[0]
+            # the module's own Python process, or one of the shells Ansible starts around it (chmod, exec)
+            return ("module " if os.path.basename(args[0]).startswith("python") else "shell for module ") + name
     return " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(args[:2]))[:80]
 
 

@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 REAL_HELM = str(BIN / "helm") if (BIN / "helm").exists() else (shutil.which("helm") or "helm")
 HELM_TRACE = str(HERE / "helm_trace.sh")
+PEER_PLAYBOOK = HERE / "peer" / "upgrade.yml"
 STATE = "v2510-separate-pulsar2"
 TARGET_COMPONENTS = ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"]
 TARGET_TAG = "v2.6.4"
@@ -137,6 +138,14 @@ class Measured:
             }
         return out
 
+    def requests(self, raw):
+        """API requests of the run per cluster: total, by verb, by key (kubesim's own counters)."""
+        counters = [data["counters"] for data in raw.values()]
+        return {"per_cluster": sum(sum(c.values()) for c in counters) / float(max(1, len(counters))),
+                "by_verb": analyse.per_cluster([analyse.by_verb(c) for c in counters]),
+                "by_key": analyse.per_cluster(counters),
+                "source": "kubesim request counters"}
+
     def down(self):
         for recorder in self.recorders.values():
             recorder.close()
@@ -225,29 +234,29 @@ def _trace_env(env, helm_log):
     return env
 
 
-def run_ours(measured, settle, collection_root, timeout, extra_env=None, extra_vars=None):
-    """ansible-playbook milvusops.cluster.upgrade -e milvus_upgrade_confirm=true, forks = fleet size."""
-    fleet, work = measured.fleet, measured.workdir / "ours"
-    work.mkdir(parents=True, exist_ok=True)
+def _inventory(fleet, path, **extra):
+    """One host per cluster in group milvus_clusters, with the variables both playbooks read."""
     hosts = {}
     for member in fleet:
-        hosts[member.name] = {
+        hosts[member.name] = dict({
             "milvus_release": member.release,
             "milvus_namespace": member.namespace,
             "milvus_kube_context": member.context,
             "milvus_kubeconfig": str(fleet.kubeconfig),
             "milvus_chart_repo_url": fleet.chart_repo_url,
             "milvus_helm_binary": HELM_TRACE,
-            "milvus_settle_after_mixcoord": settle,
-        }
+        }, **extra)
     inventory = {"all": {"hosts": hosts, "children": {"milvus_clusters": {"hosts": dict((h, {}) for h in hosts)}}}}
-    (work / "inventory.yml").write_text(yaml.safe_dump(inventory))
-    report_dir = work / "report"
-    timing_file = work / "timing.jsonl"
-    helm_log = work / "helm.log"
+    path.write_text(yaml.safe_dump(inventory))
+    return path
+
+
+def _ansible_env(fleet, work):
+    """The environment of one ansible-playbook run: helm traced, the bench_timing callback, forks = fleet size.
+    Returns (env, timing file, helm log)."""
+    timing_file, helm_log = work / "timing.jsonl", work / "helm.log"
     env = _trace_env(fleet.helm_env(), helm_log)
     env.update({
-        "ANSIBLE_COLLECTIONS_PATH": collections_path(collection_root, work / "collections"),
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_HOST_KEY_CHECKING": "False",
@@ -258,21 +267,47 @@ def run_ours(measured, settle, collection_root, timeout, extra_env=None, extra_v
         "ANSIBLE_CALLBACKS_ENABLED": "bench_timing",
         "BENCH_TIMING_FILE": str(timing_file),
     })
+    return env, timing_file, helm_log
+
+
+def _read_lines(path, parse):
+    return parse(path.read_text()) if path.exists() else []
+
+
+def _timing(text):
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def _ours_invocation(measured, work, settle, collection_root, extra_env, extra_vars):
+    """(command, env, timing file, helm log, report dir) of one run of our playbook in folder work."""
+    fleet = measured.fleet
+    work.mkdir(parents=True, exist_ok=True)
+    inventory = _inventory(fleet, work / "inventory.yml", milvus_settle_after_mixcoord=settle,
+                           milvus_settle_after_streaming=settle)
+    report_dir = work / "report"
+    env, timing_file, helm_log = _ansible_env(fleet, work)
+    env["ANSIBLE_COLLECTIONS_PATH"] = collections_path(collection_root, work / "collections")
     env.update(extra_env or {})
     variables = {"milvus_upgrade_confirm": True, "milvus_report_dir": str(report_dir)}
     variables.update(extra_vars or {})
-    command = [str(BIN / "ansible-playbook"), "-i", str(work / "inventory.yml"), "milvusops.cluster.upgrade",
+    command = [str(BIN / "ansible-playbook"), "-i", str(inventory), "milvusops.cluster.upgrade",
                "-e", json.dumps(variables)]
+    return command, env, timing_file, helm_log, report_dir
+
+
+def run_ours(measured, settle, collection_root, timeout, extra_env=None, extra_vars=None, rerun=True):
+    """ansible-playbook milvusops.cluster.upgrade -e milvus_upgrade_confirm=true, forks = fleet size; then the
+    same command again on the upgraded fleet (the idempotent re-run)."""
+    fleet, work = measured.fleet, measured.workdir / "ours"
+    command, env, timing_file, helm_log, report_dir = _ours_invocation(measured, work, settle, collection_root,
+                                                                       extra_env, extra_vars)
     measured.reset()
     rc, started, ended, memory, cpu = _run_sampled(command, env, work, work / "ansible.log", timeout)
     raw = measured.collect(started)
-    timing = [json.loads(line) for line in timing_file.read_text().splitlines()] if timing_file.exists() else []
-    helm_calls = analyse.parse_helm_log(helm_log.read_text()) if helm_log.exists() else []
-    statuses = {}
-    for member in fleet:
-        path = report_dir / "clusters" / ("%s.json" % member.name)
-        statuses[member.name] = json.loads(path.read_text()).get("status") if path.exists() else None
-    settles = [settle, 0]
+    timing = _read_lines(timing_file, _timing)
+    helm_calls = _read_lines(helm_log, analyse.parse_helm_log)
+    statuses = _report_statuses(fleet, report_dir)
+    settles = [settle, settle]
     clusters = {}
     for name, data in raw.items():
         windows = analyse.hop_windows(data["record"], data["events"], started)
@@ -287,31 +322,124 @@ def run_ours(measured, settle, collection_root, timeout, extra_env=None, extra_v
             "wait_calls": analyse.wait_calls(timing, name),
             "counters": data["counters"],
         }
-    result = _summarise("ours", rc, started, ended, memory, clusters, helm_calls, len(fleet))
+    result = _summarise("ours", measured, rc, started, ended, memory, raw, clusters, helm_calls)
     result["cpu"] = cpu
     if cpu:
         cpu.update(analyse.cpu_split(timing, result["helm"], len(fleet), cpu, ended - started))
-    result["idle_between_tasks"] = analyse.idle_between_tasks(timing)
-    marks = [r["ts"] for r in timing if r.get("event") in ("playbook_start", "playbook_end")]
-    if len(marks) == 2:
-        result["ansible_startup_seconds"] = round(marks[0] - started, 2)
-        result["ansible_shutdown_seconds"] = round(ended - marks[1], 2)
-    result["task_profile"] = analyse.task_profile(timing)
+    result.update(_playbook_figures(timing, started, ended, len(fleet)))
     result["wait_module_overhead"] = analyse.module_overhead(timing)
     result["timelines"] = analyse.host_timelines(timing, dict((n, c["windows"]) for n, c in clusters.items()),
                                                  started)
     result["ok"] = rc == 0 and all(c["status"] == "upgraded" and not c["end_state_problem"]
                                    for c in clusters.values())
     (work / "raw-events.json").write_text(json.dumps(raw, default=str))
+    if rerun:
+        again = _ours_invocation(measured, work / "rerun", settle, collection_root, extra_env, extra_vars)
+        result["rerun"] = measure_rerun(measured, again[0], again[1], work / "rerun", timeout, again[2], again[3])
+        statuses = _report_statuses(fleet, again[4])
+        result["rerun"]["ok"] = result["rerun"]["ok"] and all(v == "up_to_date" for v in statuses.values())
     return result
 
 
+def _report_statuses(fleet, report_dir):
+    statuses = {}
+    for member in fleet:
+        path = report_dir / "clusters" / ("%s.json" % member.name)
+        statuses[member.name] = json.loads(path.read_text()).get("status") if path.exists() else None
+    return statuses
+
+
+def _playbook_figures(timing, started, ended, size):
+    """Start-up, shutdown, pacing and task figures of an ansible-playbook run (from the bench_timing records)."""
+    out = {"idle_between_tasks": analyse.idle_between_tasks(timing),
+           "task_profile": analyse.task_profile(timing),
+           "tasks_per_cluster": analyse.task_counts(timing, size)}
+    marks = [r["ts"] for r in timing if r.get("event") in ("playbook_start", "playbook_end")]
+    if len(marks) == 2:
+        out["ansible_startup_seconds"] = round(marks[0] - started, 2)
+        out["ansible_shutdown_seconds"] = round(ended - marks[1], 2)
+    return out
+
+
+def _peer_invocation(measured, work, ansible_playbook):
+    fleet = measured.fleet
+    work.mkdir(parents=True, exist_ok=True)
+    inventory = _inventory(fleet, work / "inventory.yml")
+    env, timing_file, helm_log = _ansible_env(fleet, work)
+    command = [str(ansible_playbook), "-i", str(inventory), str(PEER_PLAYBOOK)]
+    return command, env, timing_file, helm_log
+
+
+def run_peer(measured, timeout, ansible_playbook, rerun=True):
+    """tests/bench/peer/upgrade.yml (kubernetes.core) with the peer virtualenv's ansible-playbook, forks = fleet
+    size; then the same command again on the upgraded fleet."""
+    fleet, work = measured.fleet, measured.workdir / "peer"
+    command, env, timing_file, helm_log = _peer_invocation(measured, work, ansible_playbook)
+    measured.reset()
+    rc, started, ended, memory, cpu = _run_sampled(command, env, work, work / "ansible.log", timeout)
+    raw = measured.collect(started)
+    timing = _read_lines(timing_file, _timing)
+    helm_calls = _read_lines(helm_log, analyse.parse_helm_log)
+    clusters = {}
+    for name, data in raw.items():
+        windows = analyse.hop_windows(data["record"], data["events"], started)
+        verified = any(r.get("event") == "ok" and r.get("host") == name and r.get("action") == "ansible.builtin.assert"
+                       for r in timing)
+        failed = any(r.get("event") == "failed" and r.get("host") == name for r in timing)
+        clusters[name] = {
+            "status": "upgraded" if verified and not failed else "failed",
+            "end_state_problem": data["end_state_problem"],
+            "windows": windows,
+            "floor_seconds": analyse.floor_seconds(windows),
+            "detection_seconds": analyse.detection(windows, analyse.peer_ready_results(timing, name), [0, 0]),
+            "counters": data["counters"],
+        }
+    result = _summarise("peer", measured, rc, started, ended, memory, raw, clusters, helm_calls)
+    result["cpu"] = cpu
+    if cpu:
+        cpu.update(analyse.cpu_split(timing, result["helm"], len(fleet), cpu, ended - started))
+    result.update(_playbook_figures(timing, started, ended, len(fleet)))
+    result["ok"] = rc == 0 and all(c["status"] == "upgraded" and not c["end_state_problem"]
+                                   for c in clusters.values())
+    (work / "raw-events.json").write_text(json.dumps(raw, default=str))
+    if rerun:
+        again = _peer_invocation(measured, work / "rerun", ansible_playbook)
+        result["rerun"] = measure_rerun(measured, again[0], again[1], work / "rerun", timeout, again[2], again[3])
+    return result
+
+
+def measure_rerun(measured, command, env, work, timeout, timing_file, helm_log):
+    """The idempotent re-run on the upgraded fleet: its cost (wall, CPU, requests, helm, tasks) and whether it
+    changed anything (a new helm revision or a Milvus Deployment spec write is a change)."""
+    measured.reset()
+    rc, started, ended, memory, cpu = _run_sampled(command, env, work, work / "ansible.log", timeout)
+    raw = measured.collect(started)
+    timing = _read_lines(timing_file, _timing)
+    helm = analyse.helm_summary(_read_lines(helm_log, analyse.parse_helm_log), len(raw))
+    writes = sum(1 for data in raw.values() for w in data["record"]["writes"] if w[0] >= started)
+    revisions = sum(1 for data in raw.values() for r in data["record"]["revisions"] if r[0] >= started)
+    size = len(raw)
+    requests = measured.requests(raw)
+    if cpu:
+        cpu.update(analyse.cpu_split(timing, helm, size, cpu, ended - started))
+    return {
+        "rc": rc, "wall_seconds": round(ended - started, 2), "cpu": cpu, "memory": memory, "helm": helm,
+        "requests_per_cluster": requests["per_cluster"], "requests_per_cluster_by_verb": requests["by_verb"],
+        "deployment_writes": writes, "new_revisions": revisions,
+        "tasks_per_cluster": analyse.task_counts(timing, size),
+        "module_starts": analyse.module_starts(memory, size),
+        "task_profile": analyse.task_profile(timing),
+        "ok": rc == 0 and writes == 0 and revisions == 0 and not any(d["end_state_problem"] for d in raw.values()),
+    }
+
+
 def run_baseline(measured, timeout):
-    """tests/bench/manual_procedure.sh over every cluster, one after the other."""
+    """tests/bench/manual_procedure.sh over every cluster, one after the other (not re-run: run again on an
+    upgraded cluster, its hop 1 would take 2.6 back to 2.5.16)."""
     fleet, work = measured.fleet, measured.workdir / "baseline"
     work.mkdir(parents=True, exist_ok=True)
     helm_log = work / "helm.log"
-    kubectl = shutil.which("kubectl")
+    kubectl = shutil.which("kubectl", path=fleet.helm_env().get("PATH"))
     command = ["bash", str(HERE / "manual_procedure.sh"), "--repo", fleet.chart_repo_url, "--helm", HELM_TRACE,
                "--pins", MQ_PINS]
     command += ["--kubectl", kubectl] if kubectl else ["--no-kubectl"]
@@ -320,21 +448,28 @@ def run_baseline(measured, timeout):
     measured.reset()
     rc, started, ended, memory, cpu = _run_sampled(command, env, work, work / "procedure.log", timeout)
     raw = measured.collect(started)
-    helm_calls = analyse.parse_helm_log(helm_log.read_text()) if helm_log.exists() else []
+    helm_calls = _read_lines(helm_log, analyse.parse_helm_log)
     phases = _procedure_phases((work / "procedure.log").read_text())
     clusters = {}
     for name, data in raw.items():
         windows = analyse.hop_windows(data["record"], data["events"], started)
+        marks = phases.get(name, {})
+        noticed = [marks[m] for m in ("hop2-helm", "verify") if m in marks]   # after each rollout wait
         clusters[name] = {
-            "status": "upgraded" if phases.get(name, {}).get("done") else "failed",
+            "status": "upgraded" if marks.get("done") else "failed",
             "end_state_problem": data["end_state_problem"],
             "windows": windows,
             "floor_seconds": analyse.floor_seconds(windows),
+            "detection_seconds": analyse.detection(windows, noticed, [0, 0]),
             "phases": phases.get(name),
             "counters": data["counters"],
         }
-    result = _summarise("baseline", rc, started, ended, memory, clusters, helm_calls, len(fleet))
+    result = _summarise("baseline", measured, rc, started, ended, memory, raw, clusters, helm_calls)
     result["cpu"] = cpu
+    if cpu:
+        cpu.update(analyse.controller_bound(cpu, ended - started))
+        if cpu.get("controller_cpu_seconds") is not None:
+            cpu["per_cluster_cpu_seconds"] = {"controller": round(cpu["controller_cpu_seconds"] / len(fleet), 2)}
     result["wait_method"] = "kubectl rollout status per Milvus Deployment" if kubectl else \
         "helm upgrade --wait (kubectl not found)"
     result["ok"] = rc == 0 and all(c["status"] == "upgraded" and not c["end_state_problem"]
@@ -369,22 +504,26 @@ def _phase_means(phases):
     return dict((names[k], round(v / n, 2)) for k, v in sums.items()) if n else {}
 
 
-def _summarise(kind, rc, started, ended, memory, clusters, helm_calls, size):
+def _summarise(kind, measured, rc, started, ended, memory, raw, clusters, helm_calls):
+    size = len(clusters)
     floors = [c["floor_seconds"] for c in clusters.values()]
     detections = [d for c in clusters.values() for d in c.get("detection_seconds", [])]
-    counters = [c["counters"] for c in clusters.values()]
+    requests = measured.requests(raw)
     return {
         "kind": kind,
         "rc": rc,
         "wall_seconds": round(ended - started, 2),
         "floor_seconds": max(floors) if floors and None not in floors else None,
         "floor_median_cluster_seconds": analyse.median(floors),
+        "wall_breakdown": analyse.wall_breakdown([c["windows"] for c in clusters.values()], started, ended),
         "detection": {"values": detections, "median": analyse.median(detections),
                       "p95": analyse.percentile(detections, 95)},
-        "requests_per_cluster": sum(sum(c.values()) for c in counters) / float(max(1, size)),
-        "requests_per_cluster_by_verb": analyse.per_cluster([analyse.by_verb(c) for c in counters]),
-        "requests_per_cluster_by_key": analyse.per_cluster(counters),
+        "requests_per_cluster": requests["per_cluster"],
+        "requests_per_cluster_by_verb": requests["by_verb"],
+        "requests_per_cluster_by_key": requests["by_key"],
+        "requests_source": requests["source"],
         "helm": analyse.helm_summary(helm_calls, size),
+        "module_starts": analyse.module_starts(memory, size),
         "memory": memory,
         "clusters": clusters,
     }
