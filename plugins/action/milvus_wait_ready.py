@@ -23,6 +23,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.connection impor
     CONNECTION_ARGUMENT_SPEC, describe_target)
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import (
     HAS_KUBERNETES, Conflict, Kube, KubeError, remove_client_temp_files)
+from ansible_collections.milvusops.cluster.plugins.module_utils.lease import acquire, with_retries
 from ansible_collections.milvusops.cluster.plugins.module_utils.lock import lease_name
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import HAS_PACKAGING
 
@@ -107,7 +108,6 @@ class ActionModule(ActionBase):
             remove_client_temp_files()   # this worker ends without the client's own exit-time cleanup
 
     def wait_in_process(self, params):
-        from ansible_collections.milvusops.cluster.plugins.modules.milvus_lock import acquire, with_retries
         from ansible_collections.milvusops.cluster.plugins.modules.milvus_wait_ready import Waiter
 
         module = InProcessModule(params, self._task.check_mode)

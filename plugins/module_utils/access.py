@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Kubernetes rights an upgrade needs, and what to say when some are missing (pure, no I/O).
 
-docs/rbac.yml grants exactly these (a unit test holds the two together). Preflight asks the API
-server about each (SelfSubjectAccessReview) before anything changes, so a missing right is found
-before the first hop instead of half-way through it.
+docs/rbac.yml grants exactly these (a unit test holds the two together). Preflight checks each before
+anything changes, so a missing right is found before the first hop instead of half-way through it:
+one SelfSubjectRulesReview of the namespace settles every right its rules grant, and only the rest
+(cluster-wide rights, rules an authorizer could not list) get a SelfSubjectAccessReview each.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -74,3 +75,31 @@ def missing_rights_message(target, namespace, denied, variables):
             "with a RoleBinding in namespace %s and milvusops-upgrader-cluster with a ClusterRoleBinding "
             "(docs/rbac.yml in the collection), or use an identity that has them; nothing was changed"
             % (target, variables, "; ".join(describe_right(attributes) for attributes in denied), namespace))
+
+
+def rule_grants(rule, attributes):
+    """True when one SelfSubjectRulesReview resourceRule grants the reviewed right (RBAC's matching).
+
+    A rule limited to resourceNames grants only those objects, so it never settles a right here.
+    """
+    if rule.get("resourceNames"):
+        return False
+    resource = attributes["resource"]
+    if attributes.get("subresource"):
+        resource += "/" + attributes["subresource"]
+    wanted_resources = ("*", resource, "*/" + attributes["subresource"]) if attributes.get("subresource") \
+        else ("*", resource)
+    return (any(verb in ("*", attributes["verb"]) for verb in rule.get("verbs") or ())
+            and any(group in ("*", attributes["group"]) for group in rule.get("apiGroups") or ())
+            and any(name in wanted_resources for name in rule.get("resources") or ()))
+
+
+def unsettled_by_rules(reviews, namespace, resource_rules):
+    """The reviews the namespace's rules do not grant: those still need a SelfSubjectAccessReview each.
+
+    The rules of a namespace say nothing of cluster-wide rights (a ClusterRole bound there by a RoleBinding
+    is listed too, yet grants only inside it), so a review without a namespace is always left unsettled.
+    """
+    return [attributes for attributes in reviews
+            if attributes.get("namespace") != namespace
+            or not any(rule_grants(rule, attributes) for rule in resource_rules)]

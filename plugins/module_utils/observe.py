@@ -48,6 +48,8 @@ def observe(helm, kube, release, namespace, cluster):
         # object of the release with a component label now, keep the Milvus ones once the values are read.
         deployments = pool.submit(kube.list, "Deployment", namespace, instance_component_selector(release))
         pods = pool.submit(kube.list, "Pod", namespace, instance_component_selector(release))
+        # the end state of a release with no hop left is judged from these reads too
+        replicasets = pool.submit(kube.list, "ReplicaSet", namespace, instance_component_selector(release))
         statefulsets = dict(
             (family, pool.submit(kube.list, "StatefulSet", namespace, mq_statefulset_selector(release, family)))
             for family in MQ_FAMILIES)
@@ -62,6 +64,7 @@ def observe(helm, kube, release, namespace, cluster):
             "all_values": {},
             "deployments": deployments.result()[0],
             "pods": pods.result()[0],
+            "replicasets": replicasets.result()[0],
             "configmap": None,
             "layout": default_layout(release),
             "mq_statefulsets": dict((family, sorted(obj["metadata"]["name"] for obj in future.result()[0]))
@@ -84,6 +87,6 @@ def observe(helm, kube, release, namespace, cluster):
 def keep_milvus_objects(observed):
     """Drop the listed objects that are not Milvus' (etcd, Kafka... of the same instance) (pure)."""
     name = observed["layout"]["name"]
-    for key in ("deployments", "pods"):
+    for key in ("deployments", "pods", "replicasets"):
         observed[key] = [obj for obj in observed[key] if component_of(obj, name)]
     return observed

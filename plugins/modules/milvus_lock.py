@@ -103,19 +103,15 @@ message:
   sample: lock taken
 """
 
-import datetime
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     connection_argument_spec, describe_target)
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Conflict, Kube, KubeError
-from ansible_collections.milvusops.cluster.plugins.module_utils.lock import (
-    CREATE, REFUSE, RENEW, decide, expiry, holder_gone, lease_body, lease_name)
+from ansible_collections.milvusops.cluster.plugins.module_utils.lease import acquire, release, with_retries
+from ansible_collections.milvusops.cluster.plugins.module_utils.lock import lease_name
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
-from ansible_collections.milvusops.cluster.plugins.module_utils.processes import process_alive
 
 
 def argument_spec():
@@ -126,66 +122,6 @@ def argument_spec():
         duration=dict(type="int", default=300),
         break_stale=dict(type="bool", default=False),
     )
-
-
-def acquire(module, kube, name):
-    params = module.params
-    namespace = params["namespace"]
-    existing = kube.read_lease(namespace, name)
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)  # naive UTC, like the Lease times
-    other = ((existing or {}).get("spec") or {}).get("holderIdentity")
-    gone = holder_gone(other, params["holder"], process_alive)
-    action, message = decide(existing, params["holder"], now, params["break_stale"], gone=gone)
-    if action == REFUSE:
-        module.fail_json(msg="%s: %s" % (describe_target(params), message), lease=name,
-                         holder=existing["spec"].get("holderIdentity"))
-    body = lease_body(name, params["holder"], params["purpose"], params["duration"], now, existing)
-    changed = action != RENEW
-    if not module.check_mode:
-        if action == CREATE:
-            kube.create_lease(namespace, body)
-        else:
-            kube.replace_lease(namespace, body)
-    return dict(changed=changed, lease=name, holder=params["holder"],
-                expires=expiry(body).isoformat(timespec="seconds") + "Z",
-                message=message or ("lock renewed" if action == RENEW else "lock taken"))
-
-
-def release(module, kube, name):
-    params = module.params
-    existing = kube.read_lease(params["namespace"], name)
-    holder = ((existing or {}).get("spec") or {}).get("holderIdentity")
-    if existing is None or holder != params["holder"]:
-        return dict(changed=False, lease=name, holder=holder,
-                    message="not held by this run: left as it is" if existing else "no lock to release")
-    if not module.check_mode:
-        kube.delete_lease(params["namespace"], name, existing["metadata"]["resourceVersion"])
-    return dict(changed=True, lease=name, holder=None, message="lock released")
-
-
-# A lock renewal must outlast a passing API outage rather than end the upgrade it protects.
-API_RETRY_SECONDS = 90
-RETRY_DELAYS = (0.5, 1, 2, 4, 8)
-
-
-def with_retries(action):
-    """Run action(); repeat passing API failures (5xx, throttling, dropped connections) for API_RETRY_SECONDS.
-
-    Wrong names, permissions or certificates are reported at once: waiting would not fix them.
-    """
-    deadline = time.time() + API_RETRY_SECONDS
-    attempt = 0
-    while True:
-        try:
-            return action()
-        except Conflict:
-            raise
-        except KubeError as exc:
-            delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
-            if not exc.transient or time.time() + delay > deadline:
-                raise
-            time.sleep(delay)
-            attempt += 1
 
 
 def main():

@@ -19,7 +19,12 @@ description:
     message queue with its evidence.
   - Returns the O(ignore:plan), a list of hops with chart version, image tag and the complete values each hop
     will set, including explicit message-queue pins so no chart default can switch the message queue.
-  - Read only. Never changes anything, in check mode or not.
+  - Read only. It never changes the release, in check mode or not. With O(lock) it takes the release's upgrade
+    lock (as M(milvusops.cluster.milvus_lock) does) before it reads, keeps it when there is work for the run and
+    gives it back when there is none.
+  - A release with no hop left is checked from the same reads (every component ready on its image, nothing
+    paused, the proxy serving, the message queue kept). RV(end_state) says whether it is finished, so an
+    up-to-date cluster needs no further task.
   - With blockers the task fails listing every blocker, unless O(fail_on_blockers=false).
 author:
   - milvusops maintainers (@milvusops)
@@ -121,14 +126,42 @@ options:
     default: true
   required_access:
     description:
-      - The Kubernetes rights to check before anything else, with one SelfSubjectAccessReview each.
+      - The Kubernetes rights to check before anything else. One SelfSubjectRulesReview of the namespace settles
+        what its rules grant; each right left (cluster-wide ones, and any an authorizer cannot list as rules) is
+        asked with a SelfSubjectAccessReview.
       - V(upgrade) checks every right an upgrade uses (the ClusterRoles of C(docs/rbac.yml)), V(read) only the
         reads of a preflight or check-mode run, V(none) nothing.
       - A missing right fails the task listing every missing verb and resource.
     type: str
     choices: [upgrade, read, none]
     default: upgrade
+  lock:
+    description:
+      - Take the upgrade lock of the release (a Lease, see M(milvusops.cluster.milvus_lock)) before reading, so what
+        preflight reads cannot change under the run. Ignored in check mode.
+      - It is kept (RV(lock.held)) when the plan has hops or the release is not yet RV(end_state.settled), and
+        released otherwise, and on any failure of this task. Release a kept lock with
+        M(milvusops.cluster.milvus_lock) O(milvusops.cluster.milvus_lock#module:state=released).
+    type: dict
+    suboptions:
+      holder:
+        description: Who takes it, as in M(milvusops.cluster.milvus_lock) O(milvusops.cluster.milvus_lock#module:holder).
+        type: str
+        required: true
+      purpose:
+        description: What the run does, written into the Lease.
+        type: str
+        default: milvusops.cluster upgrade
+      duration:
+        description: Seconds the lock is valid before it must be renewed.
+        type: int
+        default: 300
+      break_stale:
+        description: Take over an expired lock of another holder.
+        type: bool
+        default: false
 seealso:
+  - module: milvusops.cluster.milvus_lock
   - module: milvusops.cluster.milvus_helm_hop
   - module: milvusops.cluster.milvus_wait_ready
 """
@@ -285,6 +318,19 @@ denied:
   type: list
   elements: dict
   sample: [{group: coordination.k8s.io, resource: leases, verb: create, namespace: milvus}]
+end_state:
+  description:
+    - For a release with no hop left, whether it is finished, from preflight's own reads. C(settled) false leaves
+      the verdict to M(milvusops.cluster.milvus_wait_ready), which waits, resumes paused Deployments and fails fast.
+  returned: when the release exists and the plan has no hop
+  type: dict
+  sample: {settled: false, waiting_for: ["proxy: 0/1 pods on milvusdb/milvus:v2.6.4 ready"]}
+lock:
+  description: The upgrade lock, with O(lock).
+  returned: with O(lock), out of check mode
+  type: dict
+  sample: {held: true, lease: milvusops-upgrade-vectors, holder: "ctl/4242/1733140000/20261202T101500/7",
+           expires: "2026-12-02T10:20:00Z", message: lock taken}
 summary:
   description: The plan in readable lines (what runs, each hop, blockers, warnings).
   returned: always
@@ -306,7 +352,10 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.connection impor
     cluster_label, connection_argument_spec, describe_target)
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
     Helm, HelmError, NotHelm, module_helm_environment)
-from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube, KubeError
+from ansible_collections.milvusops.cluster.plugins.module_utils.endstate import settled
+from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Conflict, Kube, KubeError
+from ansible_collections.milvusops.cluster.plugins.module_utils.lease import acquire, release, with_retries
+from ansible_collections.milvusops.cluster.plugins.module_utils.lock import lease_name
 from ansible_collections.milvusops.cluster.plugins.module_utils.messages import namer
 from ansible_collections.milvusops.cluster.plugins.module_utils.observe import observe
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import build_plan, describe
@@ -336,6 +385,12 @@ def argument_spec():
         chart_ref=dict(type="str", default="milvus"),
         chart_repo_url=dict(type="str", default="https://zilliztech.github.io/milvus-helm"),
         check_charts=dict(type="bool", default=True),
+        lock=dict(type="dict", options=dict(
+            holder=dict(type="str", required=True),
+            purpose=dict(type="str", default="milvusops.cluster upgrade"),
+            duration=dict(type="int", default=300),
+            break_stale=dict(type="bool", default=False),
+        )),
     )
 
 
@@ -402,7 +457,7 @@ def check_access(module, kube, target):
         return
     reviews = access_reviews(params["namespace"], read_only=params["required_access"] == "read")
     try:
-        denied = kube.denied(reviews)
+        denied = kube.denied(reviews, params["namespace"])
     except KubeError as exc:   # an API server without SelfSubjectAccessReview: the operations will tell
         module.warn("%s: the Kubernetes rights could not be checked beforehand (%s)" % (target, exc))
         return
@@ -411,6 +466,63 @@ def check_access(module, kube, target):
         variables = " / ".join(names(option) for option in ("kubeconfig", "context", "api_key"))
         module.fail_json(msg=missing_rights_message(target, params["namespace"], denied, variables),
                          denied=denied)
+
+
+class LockedRun(object):
+    """The upgrade lock for the length of preflight: taken before the reads, given back on any failure."""
+
+    def __init__(self, module, kube):
+        self.module, self.kube = module, kube
+        self.name = lease_name(module.params["release"])
+        self.options = module.params["lock"] if not module.check_mode else None
+        self.result = None
+
+    def take(self):
+        if not self.options:
+            return
+        holder = LockModule(self.module, self.options)
+        try:
+            taken = with_retries(lambda: acquire(holder, self.kube, self.name))
+        except Conflict as exc:
+            self.module.fail_json(msg="%s: another run changed the upgrade lock %s at the same moment (%s); nothing "
+                                      "was changed, run again to see who holds it" % (
+                                          describe_target(self.module.params), self.name, exc))
+        self.result = dict((key, taken[key]) for key in ("lease", "holder", "expires", "message"))
+        self.result["held"] = True
+
+    def give_back(self, why):
+        """Release a held lock; a failure to do so is said (the lock then expires on its own)."""
+        if not (self.result and self.result["held"]):
+            return None
+        try:
+            with_retries(lambda: release(LockModule(self.module, self.options), self.kube, self.name))
+        except KubeError as exc:
+            return "the upgrade lock %s could not be released (%s); it expires by itself" % (self.name, exc)
+        self.result.update(held=False, message="lock released: %s" % why)
+        return None
+
+    def fail(self, msg, **result):
+        problem = self.give_back("the preflight failed")
+        if self.result:
+            result["lock"] = self.result
+        self.module.fail_json(msg=msg + ("; " + problem if problem else ""), **result)
+
+
+class LockModule(object):
+    """The lock options as milvus_lock's params (acquire and release read module.params)."""
+
+    def __init__(self, module, options):
+        self.params = dict(module.params, state="acquired", **options)
+        self.check_mode = False
+        self.fail_json = module.fail_json
+
+
+def end_state(kube, params, observed, result):
+    """settled() of a release with no hop left, from what observe() read."""
+    release = result["release"]
+    image = "%s:%s" % (release["image_repository"], release["image_tag"])
+    return settled(kube, params["namespace"], params["release"], result["layout"], image, result.get("message_queue"),
+                   observed["deployments"], observed["replicasets"], observed["pods"])
 
 
 def main():
@@ -428,15 +540,20 @@ def main():
                              "%s; nothing was changed" % (target, params["helm_binary"], params["min_helm_version"],
                                                           names("helm_binary")))
     helm = Helm(module.run_command, helm_path, module_helm_environment(module))
+    locked = None
     try:
         kube = Kube(params)
         check_access(module, kube, target)
+        locked = LockedRun(module, kube)
+        locked.take()
         observed = observe(helm, kube, params["release"], params["namespace"], cluster_label(params))
     except NotHelm as exc:
-        module.fail_json(msg="preflight of %s failed: %s: set %s to the helm client (>= %s); nothing was changed"
-                             % (target, exc, names("helm_binary"), params["min_helm_version"]))
+        fail = locked.fail if locked else module.fail_json
+        fail(msg="preflight of %s failed: %s: set %s to the helm client (>= %s); nothing was changed"
+                 % (target, exc, names("helm_binary"), params["min_helm_version"]))
     except (KubeError, HelmError) as exc:
-        module.fail_json(msg="preflight of %s failed: %s; nothing was changed" % (target, exc))
+        fail = locked.fail if locked else module.fail_json
+        fail(msg="preflight of %s failed: %s; nothing was changed" % (target, exc))
     # evidence and messages quote configuration (pulsar.address, ...): no URL credentials in anything shown
     planned = build_plan(observed, planner_options(params))
     if params["check_charts"] and planned["hops"]:
@@ -447,7 +564,20 @@ def main():
     for warning in planned["warnings"]:
         module.warn(warning)
     if planned["blockers"] and params["fail_on_blockers"]:
-        module.fail_json(msg="upgrade blocked: %s; nothing was changed" % " | ".join(planned["blockers"]), **result)
+        locked.fail(msg="upgrade blocked: %s; nothing was changed" % " | ".join(planned["blockers"]), **result)
+    if observed["release"] and not planned["hops"] and not planned["blockers"]:
+        try:
+            result["end_state"] = end_state(kube, params, observed, result)
+        except KubeError as exc:   # the wait task judges it then, with its own retries
+            result["end_state"] = {"settled": False, "waiting_for": ["reading the end state: %s" % exc]}
+    if locked.result:
+        if not planned["hops"] and (result.get("end_state") or {}).get("settled", True):
+            problem = locked.give_back("nothing to do")
+            if problem:
+                module.warn("%s: %s" % (target, problem))
+        result["lock"] = locked.result
+        if "took over" in locked.result["message"]:   # shown with the plan: the run that died is named
+            result["summary"].append("%s: %s" % (target, locked.result["message"]))
     module.exit_json(**result)
 
 

@@ -261,14 +261,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     connection_argument_spec, describe_target)
+from ansible_collections.milvusops.cluster.plugins.module_utils.endstate import healthz, message_queue_problems
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube, KubeError
-from ansible_collections.milvusops.cluster.plugins.module_utils.mq import detect, parse_wal_names, verify
-from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
-    MQ_FAMILIES, milvus_selector, mq_statefulset_selector)
+from ansible_collections.milvusops.cluster.plugins.module_utils.names import milvus_selector
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
     paused_deployments, paused_waiting, resume_patch, rollout_position, still_paused_message, timeline, to_resume)
 from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import (
-    FAILED, READY, ROLLING, assess, component_of, new_image_running, restart_counts, restarts_since)
+    FAILED, READY, ROLLING, assess, new_image_running, restart_counts, restarts_since)
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_url_userinfo
 from ansible_collections.milvusops.cluster.plugins.module_utils.rollout import ReleaseView
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
@@ -276,7 +275,6 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import HAS_PACKAGING, PACKAGING_IMPORT_ERROR
 
 HEALTHZ_RETRY = (0.2, 0.5, 1.0, 2.0)
-METRICS_PORT = 9091
 
 
 def argument_spec():
@@ -307,15 +305,6 @@ def argument_spec():
             custom_configmap=dict(type="bool", default=False),
         )),
     )
-
-
-def fullname_from(deployments):
-    """The chart's fullname, read back from the proxy Deployment (<fullname>-proxy)."""
-    for deployment in deployments:
-        name = deployment["metadata"]["name"]
-        if name.endswith("-proxy"):
-            return name[:-len("-proxy")]
-    return None
 
 
 class Waiter(object):
@@ -396,13 +385,8 @@ class Waiter(object):
     def healthz_ok(self, deployments):
         if not self.params["healthz"]:
             return True
-        service = self.layout.get("fullname") or fullname_from(deployments)
-        if service is None:
-            self.healthz_message = "no proxy Deployment found for /healthz"
-            return False
-        status, body = self.kube.proxy_get("Service", self.params["namespace"], service, METRICS_PORT, "healthz")
-        self.healthz_message = "proxy /healthz answered %s %s" % (status, (body or "").strip()[:120])
-        return status == 200 and (body or "").strip().startswith("OK")
+        serving, self.healthz_message = healthz(self.kube, self.params["namespace"], self.layout, deployments)
+        return serving
 
     def run(self):
         params = self.params
@@ -508,27 +492,9 @@ class Waiter(object):
         return result
 
     def message_queue_problems(self):
-        namespace, release = self.params["namespace"], self.params["release"]
         objects = self.view.snapshot()[1]
-        statefulsets, uids = {}, {}
-        for family in MQ_FAMILIES:
-            items = self.kube.list("StatefulSet", namespace, mq_statefulset_selector(release, family))[0]
-            statefulsets[family] = sorted(item["metadata"]["name"] for item in items)
-            uids.update((item["metadata"]["name"], item["metadata"].get("uid")) for item in items)
-        # the same ConfigMap preflight read: the one the pods mount (customConfigMap, else the fullname)
-        configmap_name = self.layout.get("configmap") or self.layout.get("fullname") or \
-            fullname_from(objects["Deployment"]) or release
-        configmap = self.kube.read("ConfigMap", namespace, configmap_name)
-        after = detect(None, configmap, statefulsets, release, statefulset_uids=uids)
-        wal_names = None
-        streaming_pods = [pod for pod in objects["Pod"] if component_of(pod, release, self.name) == "streamingnode"]
-        if streaming_pods:
-            wal_names = []
-            for pod in streaming_pods:
-                status, body = self.kube.proxy_get("Pod", namespace, pod["metadata"]["name"], METRICS_PORT, "metrics")
-                if status == 200:
-                    wal_names.extend(name for name in parse_wal_names(body) if name not in wal_names)
-        return [redact_url_userinfo(problem) for problem in verify(self.params["message_queue"], after, wal_names)]
+        return message_queue_problems(self.kube, self.params["namespace"], self.params["release"], self.layout,
+                                      self.params["message_queue"], objects["Deployment"], objects["Pod"])
 
 
 def main():

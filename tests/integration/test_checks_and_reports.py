@@ -89,7 +89,7 @@ def test_a_report_folder_that_cannot_be_written_stops_the_run_before_the_lock(sc
     assert run.proc.returncode != 0
     assert "report folder %s cannot be written" % (blocker / "reports") in run.output, run.output[-3000:]
     assert "nothing was changed" in run.output
-    assert "Take the upgrade lock of this release" not in run.output     # stopped before the lock
+    assert "Inspect the release and plan the upgrade" not in run.output     # stopped before preflight and its lock
     assert state_of(harness, "chart-missing") == before
     assert os.path.isfile(str(blocker))
 

@@ -20,6 +20,7 @@ TRUE = ("1", "true", "True")
 
 
 ACCESS_REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+RULES_REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
 
 class Request:
     """A parsed resource request."""
@@ -138,6 +139,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if method == "POST" and path == ACCESS_REVIEW_PATH:
                 return self._access_review(body)
+            if method == "POST" and path == RULES_REVIEW_PATH:
+                return self._rules_review(body)
             if parse_error:
                 raise parse_error
             if req is None:
@@ -183,6 +186,14 @@ class Handler(BaseHTTPRequestHandler):
         review = self._decode(body) or {}
         review.update(apiVersion="authorization.k8s.io/v1", kind="SelfSubjectAccessReview",
                       status={"allowed": True, "reason": "kubesim authorizes every authenticated request"})
+        return self.send_json(201, review)
+
+    def _rules_review(self, body):
+        """Every authenticated identity may do anything, in every namespace: one rule says so."""
+        review = self._decode(body) or {}
+        review.update(apiVersion="authorization.k8s.io/v1", kind="SelfSubjectRulesReview",
+                      status={"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                              "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": False})
         return self.send_json(201, review)
 
     # ---- non-resource paths -----------------------------------------------------------

@@ -5,7 +5,8 @@ import os
 import yaml
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.access import (
-    CLUSTER_RIGHTS, NAMESPACED_RIGHTS, READ_ONLY_VERBS, access_reviews, describe_right, missing_rights_message)
+    CLUSTER_RIGHTS, NAMESPACED_RIGHTS, READ_ONLY_VERBS, access_reviews, describe_right, missing_rights_message,
+    rule_grants, unsettled_by_rules)
 
 MANIFEST = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "rbac.yml")
 
@@ -63,3 +64,49 @@ def test_the_message_names_every_refused_verb_and_resource_and_the_fix():
 
 def test_describe_right_of_a_core_resource_has_no_group_suffix():
     assert describe_right({"group": "", "resource": "pods", "verb": "watch", "namespace": "x"}) == "watch pods"
+
+
+def shipped_rules():
+    """The rules a SelfSubjectRulesReview lists for an identity bound as docs/rbac.yml says."""
+    with open(MANIFEST) as handle:
+        return [rule for doc in yaml.safe_load(handle)["items"] for rule in doc["rules"]]
+
+
+def test_the_shipped_roles_settle_every_namespaced_right_in_one_rules_review():
+    reviews = access_reviews("milvus")
+    assert unsettled_by_rules(reviews, "milvus", shipped_rules()) == [{"group": "", "resource": "namespaces",
+                                                                        "verb": "get"}]
+
+
+def test_a_rules_review_of_another_namespace_settles_nothing():
+    reviews = access_reviews("milvus")
+    assert unsettled_by_rules(reviews, "other", shipped_rules()) == reviews
+
+
+def test_each_right_left_out_of_the_rules_stays_unsettled():
+    """Every right, removed from the rules one verb at a time, is the one left for an access review."""
+    reviews = [review for review in access_reviews("milvus") if review.get("namespace")]
+    for review in reviews:
+        resource = review["resource"] + ("/" + review["subresource"] if review.get("subresource") else "")
+        rules = [{"apiGroups": [review["group"]], "resources": [resource],
+                  "verbs": [verb for verb in ("get", "list", "watch", "create", "update", "patch", "delete")
+                            if verb != review["verb"]]}] + [
+            {"apiGroups": [other["group"]], "resources": [other["resource"] + (
+                "/" + other["subresource"] if other.get("subresource") else "")], "verbs": [other["verb"]]}
+            for other in reviews if other is not review and (other["group"], other["resource"],
+                                                             other.get("subresource")) != (
+                review["group"], review["resource"], review.get("subresource"))]
+        assert unsettled_by_rules(reviews, "milvus", rules) == [review], review
+
+
+def test_wildcards_grant_as_rbac_matches_them():
+    proxy = {"group": "", "resource": "pods", "subresource": "proxy", "verb": "get", "namespace": "ns"}
+    lease = {"group": "coordination.k8s.io", "resource": "leases", "verb": "update", "namespace": "ns"}
+    assert rule_grants({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, proxy)
+    assert rule_grants({"apiGroups": [""], "resources": ["*/proxy"], "verbs": ["get"]}, proxy)
+    assert not rule_grants({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}, proxy)   # not the subresource
+    assert not rule_grants({"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}, proxy)
+    assert rule_grants({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["*"]}, lease)
+    assert not rule_grants({"apiGroups": [""], "resources": ["leases"], "verbs": ["*"]}, lease)       # other group
+    # a rule for named objects only does not grant the right on the release's objects in general
+    assert not rule_grants({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"], "resourceNames": ["x"]}, lease)

@@ -192,7 +192,7 @@ class FakeKube(object):
     def server_version(self):
         return self.server
 
-    def denied(self, reviews):
+    def denied(self, reviews, namespace):
         self.reviews.extend(reviews)
         return [r for r in reviews
                 if (r["verb"], "/".join(filter(None, (r["resource"], r.get("subresource"))))) in self.refused]

@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: milvusops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The upgrade lock's I/O: take, renew and release the release's Lease (the decisions are module_utils/lock.py).
+
+Shared by milvus_lock, milvus_preflight (which takes the lock once it knows there is work) and the wait's
+renewals; module is anything with params, check_mode and fail_json.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import time
+
+from ansible_collections.milvusops.cluster.plugins.module_utils.connection import describe_target
+from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Conflict, KubeError
+from ansible_collections.milvusops.cluster.plugins.module_utils.lock import (
+    CREATE, REFUSE, RENEW, decide, expiry, holder_gone, lease_body)
+from ansible_collections.milvusops.cluster.plugins.module_utils.processes import process_alive
+
+
+def acquire(module, kube, name):
+    params = module.params
+    namespace = params["namespace"]
+    existing = kube.read_lease(namespace, name)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)  # naive UTC, like the Lease times
+    other = ((existing or {}).get("spec") or {}).get("holderIdentity")
+    gone = holder_gone(other, params["holder"], process_alive)
+    action, message = decide(existing, params["holder"], now, params["break_stale"], gone=gone)
+    if action == REFUSE:
+        module.fail_json(msg="%s: %s" % (describe_target(params), message), lease=name,
+                         holder=existing["spec"].get("holderIdentity"))
+    body = lease_body(name, params["holder"], params["purpose"], params["duration"], now, existing)
+    changed = action != RENEW
+    if not module.check_mode:
+        if action == CREATE:
+            kube.create_lease(namespace, body)
+        else:
+            kube.replace_lease(namespace, body)
+    return dict(changed=changed, lease=name, holder=params["holder"],
+                expires=expiry(body).isoformat(timespec="seconds") + "Z",
+                message=message or ("lock renewed" if action == RENEW else "lock taken"))
+
+
+def release(module, kube, name):
+    params = module.params
+    existing = kube.read_lease(params["namespace"], name)
+    holder = ((existing or {}).get("spec") or {}).get("holderIdentity")
+    if existing is None or holder != params["holder"]:
+        return dict(changed=False, lease=name, holder=holder,
+                    message="not held by this run: left as it is" if existing else "no lock to release")
+    if not module.check_mode:
+        kube.delete_lease(params["namespace"], name, existing["metadata"]["resourceVersion"])
+    return dict(changed=True, lease=name, holder=None, message="lock released")
+
+
+# A lock renewal must outlast a passing API outage rather than end the upgrade it protects.
+API_RETRY_SECONDS = 90
+RETRY_DELAYS = (0.5, 1, 2, 4, 8)
+
+
+def with_retries(action):
+    """Run action(); repeat passing API failures (5xx, throttling, dropped connections) for API_RETRY_SECONDS.
+
+    Wrong names, permissions or certificates are reported at once: waiting would not fix them.
+    """
+    deadline = time.time() + API_RETRY_SECONDS
+    attempt = 0
+    while True:
+        try:
+            return action()
+        except Conflict:
+            raise
+        except KubeError as exc:
+            delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+            if not exc.transient or time.time() + delay > deadline:
+                raise
+            time.sleep(delay)
+            attempt += 1
