@@ -26,6 +26,8 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.kube import (
 from ansible_collections.milvusops.cluster.plugins.module_utils.lease import acquire, with_retries
 from ansible_collections.milvusops.cluster.plugins.module_utils.lock import lease_name
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import HAS_PACKAGING
+from ansible_collections.milvusops.cluster.plugins.plugin_utils.in_process import (
+    Failed, InProcessModule, apply_task_environment)
 
 display = Display()
 
@@ -52,26 +54,6 @@ def lock_params(params, lock):
     return renew
 
 
-class Failed(Exception):
-    """A module-style failure raised by fail_json in the worker process."""
-
-    def __init__(self, result):
-        Exception.__init__(self, result.get("msg"))
-        self.result = result
-
-
-class InProcessModule(object):
-    """The few AnsibleModule members the waiter and the lock renewal use."""
-
-    def __init__(self, params, check_mode):
-        self.params = params
-        self.check_mode = check_mode
-
-    def fail_json(self, msg, **kwargs):
-        kwargs.update(msg=msg, failed=True)
-        raise Failed(kwargs)
-
-
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -83,6 +65,7 @@ class ActionModule(ActionBase):
 
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
+        apply_task_environment(self)
         unused, params = self.validate_argument_spec(argument_spec=argument_spec())
         params["started"] = params.get("started") or time.time()
         self.slices = 0

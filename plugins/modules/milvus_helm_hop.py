@@ -398,6 +398,11 @@ def main():
     require_libraries(module, ("packaging", HAS_PACKAGING, PACKAGING_IMPORT_ERROR))
     if module.params["rollout_order"]:   # pausing Deployments takes the Python client
         require_libraries(module, ("kubernetes", HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR))
+    run(module)
+
+
+def run(module):
+    """The module's work, given an AnsibleModule or the action plugin's in-process stand-in."""
     params = module.params
     names = namer(params)
     target = describe_target(params)

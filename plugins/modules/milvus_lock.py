@@ -127,6 +127,11 @@ def argument_spec():
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     require_libraries(module, ("kubernetes", HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR))
+    run(module)
+
+
+def run(module):
+    """The module's work, given an AnsibleModule or the action plugin's in-process stand-in."""
     name = lease_name(module.params["release"])
     try:
         kube = Kube(module.params)

@@ -529,6 +529,11 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     require_libraries(module, ("kubernetes", HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR),
                       ("packaging", HAS_PACKAGING, PACKAGING_IMPORT_ERROR))
+    run(module)
+
+
+def run(module):
+    """The module's work, given an AnsibleModule or the action plugin's in-process stand-in."""
     params = module.params
     names = namer(params)
     target = describe_target(params)

@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright: milvusops maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""milvus_preflight in the task's worker process (plugin_utils/in_process.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES
+from ansible_collections.milvusops.cluster.plugins.module_utils.versions import HAS_PACKAGING
+from ansible_collections.milvusops.cluster.plugins.plugin_utils.in_process import InProcessAction
+
+
+class ActionModule(InProcessAction):
+
+    MODULE = "milvusops.cluster.milvus_preflight"
+
+    def libraries_present(self):
+        return HAS_KUBERNETES and HAS_PACKAGING
+
+    def module_functions(self):
+        # imported here: the module file imports AnsibleModule, which loading an action plugin must not need
+        from ansible_collections.milvusops.cluster.plugins.modules.milvus_preflight import argument_spec, run
+        return argument_spec(), run
