@@ -325,12 +325,43 @@ end_state:
   returned: when the release exists and the plan has no hop
   type: dict
   sample: {settled: false, waiting_for: ["proxy: 0/1 pods on milvusdb/milvus:v2.6.4 ready"]}
+  contains:
+    settled:
+      description: True when the release is finished; no wait is needed.
+      type: bool
+      sample: true
+    waiting_for:
+      description: What is not yet as it should be (empty when settled).
+      type: list
+      elements: str
+      sample: []
 lock:
   description: The upgrade lock, with O(lock).
   returned: with O(lock), out of check mode
   type: dict
   sample: {held: true, lease: milvusops-upgrade-vectors, holder: "ctl/4242/1733140000/20261202T101500/7",
            expires: "2026-12-02T10:20:00Z", message: lock taken}
+  contains:
+    held:
+      description: True when this run holds the lock now and must release it.
+      type: bool
+      sample: true
+    lease:
+      description: The Lease's name.
+      type: str
+      sample: milvusops-upgrade-vectors
+    holder:
+      description: The holder written into the Lease.
+      type: str
+      sample: "ctl/4242/1733140000/20261202T101500/7"
+    expires:
+      description: When the lock expires unless renewed (UTC).
+      type: str
+      sample: "2026-12-02T10:20:00Z"
+    message:
+      description: What happened, e.g. that the lock of a run that died was taken over, or released.
+      type: str
+      sample: lock taken
 summary:
   description: The plan in readable lines (what runs, each hop, blockers, warnings).
   returned: always
