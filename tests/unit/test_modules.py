@@ -20,10 +20,11 @@ from ansible.module_utils.basic import AnsibleModule
 import factories as f
 from factories import patch_module_args
 from test_hop import HOP1_VALUES, LIVE, RENDERED_HOP1, RENDERED_SWITCH
-from ansible_collections.milvusops.cluster.plugins.module_utils import mq
+from ansible_collections.milvusops.cluster.plugins.module_utils import endstate, mq
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import HelmError, NotHelm
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     instance_component_selector, milvus_selector)
+from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import PAUSED_ANNOTATION
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import REDACTED
 from ansible_collections.milvusops.cluster.plugins.modules import milvus_helm_hop, milvus_preflight, milvus_wait_ready
@@ -184,6 +185,7 @@ class FakeKube(object):
         self.lists = []
         self.watches = []
         self.proxied = []
+        self.leases = {}
 
     def bind(self, params):
         self.params = dict(params)
@@ -221,6 +223,18 @@ class FakeKube(object):
         # a quiet watch: the server would hold it open; a tiny bounded wait keeps the relist loop calm
         self.idle.wait(0.02)
 
+    def read_lease(self, namespace, name):
+        return copy.deepcopy(self.leases.get(name))
+
+    def create_lease(self, namespace, body):
+        self.leases[body["metadata"]["name"]] = dict(body, metadata=dict(body["metadata"], resourceVersion="1"))
+
+    def replace_lease(self, namespace, body):
+        self.create_lease(namespace, body)
+
+    def delete_lease(self, namespace, name, resource_version):
+        del self.leases[name]
+
     def proxy_get(self, kind, namespace, name, port, path):
         with self.lock:
             self.proxied.append((kind, namespace, name, port, path))
@@ -242,8 +256,9 @@ def preflight_setup(monkeypatch, observed, refused=()):
     other_release = f.deployment("proxy", release="other")  # must not be picked up
     helm = FakeHelm(observed["release"]["history"] if observed["release"] else None,
                     observed["user_values"], observed["all_values"], version=observed["helm_version"])
+    replicasets = [f.replicaset(dep) for dep in observed["deployments"]]
     kube = FakeKube({"Deployment": observed["deployments"] + [other_release], "Pod": observed["pods"],
-                     "StatefulSet": sts_objects}, configmaps=[observed["configmap"]], server=observed["kube_version"],
+                     "ReplicaSet": replicasets, "StatefulSet": sts_objects}, configmaps=[observed["configmap"]], server=observed["kube_version"],
                     refused=refused)
     monkeypatch.setattr(milvus_preflight, "Helm", helm.bind)
     monkeypatch.setattr(milvus_preflight, "Kube", kube.bind)
@@ -1025,3 +1040,139 @@ def test_preflight_a_binary_that_is_not_helm_fails_naming_the_setting(monkeypatc
     assert result["failed"]
     assert "/usr/bin/true is not helm" in result["msg"] and "set milvus_helm_binary" in result["msg"]
     assert "not found" not in result["msg"] and result["msg"].endswith("nothing was changed")
+
+
+# -- endstate.settled: preflight's verdict on a release with no hop left -----------------------
+
+def finished_release():
+    """A finished 2.6 release: the target components ready on v2.6.4, its queue's StatefulSets, WAL metrics."""
+    objects = hop2_objects()
+    metrics = dict((name, (200, WAL_METRICS % "pulsar")) for name in streaming_pod_names(objects))
+    return objects, metrics
+
+
+def settled_of(objects, metrics, healthz=(200, "OK"), message_queue="before"):
+    kube = FakeKube(objects, configmaps=[f.configmap(("pulsar-v2",))], metrics=metrics, healthz=healthz)
+    verdict = endstate.settled(kube, "milvus", "rel", None, HOP2_IMAGE,
+                               mq_before() if message_queue == "before" else message_queue,
+                               objects["Deployment"], objects["ReplicaSet"], objects["Pod"])
+    return verdict, kube
+
+
+def test_a_finished_release_is_settled_from_one_read_with_healthz_and_the_queue_checked():
+    verdict, kube = settled_of(*finished_release())
+    assert verdict == {"settled": True, "waiting_for": []}
+    assert ("Service", "milvus", "rel-milvus", 9091, "healthz") in kube.proxied
+    assert [p for p in kube.proxied if p[0] == "Pod" and p[4] == "metrics"]
+    assert not kube.watches      # one read: nothing is watched
+
+
+def _with_paused_proxy(objects):
+    for deployment in objects["Deployment"]:
+        if deployment["metadata"]["labels"]["component"] == "proxy":
+            deployment["spec"]["paused"] = True
+
+
+def _with_index_node_left(objects):
+    left = f.deployment("indexnode", image=OLD)
+    objects["Deployment"].append(left)
+
+
+def _with_querynode_on_the_old_image(objects):
+    replace(objects, "Deployment", "querynode", [f.deployment("querynode", image=OLD)])
+
+
+@pytest.mark.parametrize("spoil, said", [
+    (_with_paused_proxy, "proxy: Deployment rel-milvus-proxy is paused"),
+    (_with_index_node_left, "indexnode"),
+    (_with_querynode_on_the_old_image, "querynode"),
+])
+def test_a_release_not_finished_is_left_to_the_wait_saying_why(spoil, said):
+    objects, metrics = finished_release()
+    spoil(objects)
+    verdict, kube = settled_of(objects, metrics)
+    assert verdict["settled"] is False
+    assert any(said in line for line in verdict["waiting_for"]), verdict
+    assert not kube.proxied      # the cluster is not asked more once the objects say no
+
+
+def test_a_proxy_not_serving_or_a_changed_queue_is_not_settled():
+    objects, metrics = finished_release()
+    verdict, unused = settled_of(objects, metrics, healthz=(503, "not ready"))
+    assert verdict == {"settled": False, "waiting_for": ["proxy /healthz answered 503 not ready"]}
+    woodpecker = dict((name, (200, WAL_METRICS % "woodpecker")) for name in metrics)
+    verdict, unused = settled_of(objects, woodpecker)
+    assert verdict["settled"] is False
+    assert "a streaming node opened a woodpecker WAL but the message queue is pulsar-v2" in verdict["waiting_for"][0]
+
+
+
+# -- milvus_preflight with the upgrade lock ---------------------------------------------------
+
+LOCK = {"holder": "ctl/pid:4242:1/20261202T101500/7", "purpose": "upgrade of rel", "duration": 300}
+LEASE = "milvusops-upgrade-rel"
+
+
+def test_preflight_keeps_the_lock_it_took_when_there_is_work(monkeypatch, capsys):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, lock=LOCK), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["lock"]["held"] is True and result["lock"]["lease"] == LEASE
+    assert kube.leases[LEASE]["spec"]["holderIdentity"] == LOCK["holder"]
+    assert "end_state" not in result          # hops to run: the waits judge them
+
+
+def finished_preflight_setup(monkeypatch, observed):
+    helm, kube = preflight_setup(monkeypatch, observed)
+    kube.metrics = dict((pod["metadata"]["name"], (200, WAL_METRICS % "pulsar")) for pod in observed["pods"]
+                        if pod["metadata"]["labels"]["component"] == "streamingnode")
+    return helm, kube
+
+
+def test_preflight_of_a_finished_release_settles_it_and_gives_the_lock_back(monkeypatch, capsys):
+    helm, kube = finished_preflight_setup(monkeypatch, f.observed("v2.6.4", "streaming", "pulsar-v2", chart="5.0.0"))
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, lock=LOCK), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["plan"] == []
+    assert result["end_state"] == {"settled": True, "waiting_for": []}
+    assert result["lock"]["held"] is False and "nothing to do" in result["lock"]["message"]
+    assert kube.leases == {}
+
+
+def test_preflight_of_an_unfinished_release_keeps_the_lock_for_the_wait(monkeypatch, capsys):
+    observed = f.observed("v2.6.4", "streaming", "pulsar-v2", chart="5.0.0")
+    for deployment in observed["deployments"]:
+        if deployment["metadata"]["labels"]["component"] == "datanode":
+            deployment["spec"]["paused"] = True     # an ordered hop 2 that stopped: the wait resumes it
+            deployment["metadata"].setdefault("annotations", {})[PAUSED_ANNOTATION] = "hop streaming"
+    helm, kube = finished_preflight_setup(monkeypatch, observed)
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, lock=LOCK), capsys)
+    assert result["plan"] == [] and result["end_state"]["settled"] is False
+    assert result["lock"]["held"] is True and LEASE in kube.leases
+
+
+def test_a_blocked_preflight_gives_back_the_lock_it_took(monkeypatch, capsys):
+    observed = f.observed("v2.5.10", "separate", "pulsar-v2", chart="4.2.20", status="pending-upgrade",
+                          previous=[("deployed", "4.2.20", "2.4.16", "Install complete")])
+    helm, kube = preflight_setup(monkeypatch, observed)
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, lock=LOCK), capsys)
+    assert result["failed"] is True and "pending-upgrade" in result["msg"]
+    assert result["lock"]["held"] is False
+    assert kube.leases == {}
+
+
+def test_a_lock_held_by_a_live_run_refuses_preflight_before_it_reads(monkeypatch, capsys):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
+    other = dict(LOCK, holder="other-host/pid:1:1/20261202T100000/1")
+    run_module(milvus_preflight, dict(PREFLIGHT_ARGS, lock=other), capsys)
+    reads_before = len(kube.lists)
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, lock=LOCK), capsys)
+    assert result["failed"] is True and "other-host" in result["msg"]
+    assert len(kube.lists) == reads_before     # refused before anything was read
+    assert kube.leases[LEASE]["spec"]["holderIdentity"] == other["holder"]
+
+
+def test_check_mode_takes_no_lock(monkeypatch, capsys):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, lock=LOCK), capsys, check_mode=True)
+    assert not result.get("failed") and "lock" not in result and kube.leases == {}
