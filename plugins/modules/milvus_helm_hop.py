@@ -199,6 +199,14 @@ revision_after:
   returned: always
   type: int
   sample: 4
+started:
+  description:
+    - When the hop began, in seconds since the epoch - right before C(helm upgrade) ran, or when this module found
+      nothing to run. Pass it to M(milvusops.cluster.milvus_wait_ready) O(milvusops.cluster.milvus_wait_ready#module:started),
+      so the rollout's deadline counts from the upgrade itself.
+  returned: always
+  type: float
+  sample: 1764670500.25
 command:
   description: The helm command that ran (or would run), with secrets redacted.
   returned: always
@@ -435,6 +443,7 @@ def run(module):
         changed=False,
         revision_before=state["revision"],
         revision_after=state["revision"],
+        started=time.time(),
         values_before=redact_values(values_before, params["secret_values"]),
         values_after=redact_values(values_after, params["secret_values"]),
     )
@@ -478,6 +487,7 @@ def run(module):
         pauser = Pauser(module, params, to_pause, fail) if to_pause else None
         if pauser:
             pauser.pause()
+        result["started"] = time.time()
         try:
             result["revision_after"] = apply_with_retries(helm, values_file, upgrade, params,
                                                           pauser.fail if pauser else fail, result)

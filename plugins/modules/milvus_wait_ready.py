@@ -84,7 +84,9 @@ options:
     description: The hop this wait belongs to, named in progress lines (C(hop <name> rolling for N s)).
     type: str
   started:
-    description: When the hop began (seconds since the epoch); progress lines count from it. Default is now.
+    description:
+      - When the hop began (seconds since the epoch), e.g. M(milvusops.cluster.milvus_helm_hop)'s RV(milvusops.cluster.milvus_helm_hop#module:started).
+        Progress lines and, without O(deadline), the O(timeout) count from it. Default is now.
     type: float
   renew_lock:
     description:
@@ -390,9 +392,11 @@ class Waiter(object):
 
     def run(self):
         params = self.params
-        deadline = self.started + params["timeout"]
+        # the rollout's time counts from the hop's start (its helm upgrade), not from this wait's
+        deadline = (params.get("started") or self.started) + params["timeout"]
         if params.get("deadline") is not None:
-            deadline = max(params["deadline"], self.started + 1)
+            deadline = params["deadline"]
+        deadline = max(deadline, self.started + 1)
         return_at = self.started + params["return_after"] if params["return_after"] > 0 else None
         ready_since = None
         self.view.start()
