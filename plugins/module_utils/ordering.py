@@ -139,6 +139,12 @@ def still_paused_message(paused, held=()):
     return "; ".join(parts)
 
 
+def ending_with_still_paused(message, paused, held=()):
+    """message, then still_paused_message() as its last sentence when anything is still paused."""
+    text = still_paused_message(paused, held)
+    return "%s. %s" % (message, text) if text else message
+
+
 def timeline(started, resumed_at, ready_at, first_new_pod_at, order=ROLLOUT_ORDER):
     """Per-component seconds since the hop started, and the write-outage window.
 

@@ -272,7 +272,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.kube import (
     HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR, Kube, KubeError)
 from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import parse_manifest
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
-    deployments_to_pause, pause_patch, resume_patch, still_paused_message)
+    deployments_to_pause, ending_with_still_paused, pause_patch, resume_patch)
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX, merge_values
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_text, redact_values
 from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
@@ -398,7 +398,7 @@ class Pauser(object):
                 pass
             still.append(entry)
         extra["rollout"] = dict(extra.get("rollout") or {}, still_paused=still)
-        self._fail(msg + (". " + still_paused_message(still, self.params["held_components"]) if still else ""), **extra)
+        self._fail(ending_with_still_paused(msg, still, self.params["held_components"]), **extra)
 
 
 def main():

@@ -267,7 +267,8 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.endstate import 
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube, KubeError
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import milvus_selector
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
-    paused_deployments, paused_waiting, resume_patch, rollout_position, still_paused_message, timeline, to_resume)
+    ending_with_still_paused, paused_deployments, paused_waiting, resume_patch, rollout_position, timeline,
+    to_resume)
 from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import (
     FAILED, READY, ROLLING, assess, new_image_running, restart_counts, restarts_since)
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_url_userinfo
@@ -461,29 +462,29 @@ class Waiter(object):
         target = describe_target(self.params)
         if self.params.get("hop_name"):
             target = "%s hop %s" % (target, self.params["hop_name"])
-        paused = still_paused_message(rollout["still_paused"], self.params["held_components"])
-        paused = (". " + paused) if paused else ""
+        def fail(msg):   # every failure ends saying what is still paused
+            self.module.fail_json(msg=ending_with_still_paused(msg, rollout["still_paused"],
+                                                               self.params["held_components"]), **result)
+
         if failed:
             reasons = "; ".join(("pod %s container %s: %s %s" % (
                 f.get("pod"), f.get("container"), f.get("reason"), (f.get("message") or "")[:200])).strip()
                 for f in verdict["failures"])
             if unstable:
-                self.module.fail_json(msg="%s: ready, then not stable within the %s s settle window: %s%s" % (
-                    target, self.params["settle"], reasons, paused), **result)
-            self.module.fail_json(msg="%s: the rollout of %s:%s cannot succeed: %s%s" % (
-                target, self.params["image_repository"], self.params["image_tag"], reasons, paused), **result)
+                fail("%s: ready, then not stable within the %s s settle window: %s" % (
+                    target, self.params["settle"], reasons))
+            fail("%s: the rollout of %s:%s cannot succeed: %s" % (
+                target, self.params["image_repository"], self.params["image_tag"], reasons))
         if timed_out:
             # the role's deadline is milvus_wait_timeout from the hop's start; `timeout` is what it was set to
             setting = "milvus_wait_timeout" if self.params.get("message_names") == "inventory" else "timeout"
             waited = int(round(time.time() - self.params["started"])) if self.params.get("started") \
                 else self.params["timeout"]
             api_errors = (" (API errors: %s)" % " | ".join(self.view.errors)) if self.view.errors else ""
-            self.module.fail_json(msg="%s: not ready after %s s (the wait timeout, %s, is %s s), still waiting "
-                                      "for: %s%s. Raise %s if this rollout needs longer%s" % (
-                                          target, waited, setting, self.params["timeout"],
-                                          "; ".join(verdict["waiting_for"]) or "nothing listed", api_errors, setting,
-                                          paused),
-                                  **result)
+            fail("%s: not ready after %s s (the wait timeout, %s, is %s s), still waiting for: %s%s. Raise %s if "
+                 "this rollout needs longer" % (target, waited, setting, self.params["timeout"],
+                                                "; ".join(verdict["waiting_for"]) or "nothing listed", api_errors,
+                                                setting))
         if early:
             return result
         result["ready_after"] = round(ready_after, 3)

@@ -202,3 +202,9 @@ def test_a_release_without_an_index_node_gets_no_last_step_and_the_plan_shows_th
     assert "resumed one at a time: mixcoord -> streamingnode -> querynode -> datanode -> proxy" in text
     assert "indexnode stays paused" in text
     assert "hop 2 (indexnode): chart 5.0.0, image v2.6.4; adds -; removes indexnode" in text
+
+
+def test_a_failure_ends_with_what_is_still_paused_and_is_left_alone_when_nothing_is():
+    assert ordering.ending_with_still_paused("hop streaming failed", []) == "hop streaming failed"
+    text = ordering.ending_with_still_paused("hop streaming failed", [{"component": "proxy", "deployment": "p"}])
+    assert text.startswith("hop streaming failed. Still paused: p (proxy). ")
