@@ -21,6 +21,8 @@ from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.common.process import get_bin_path
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.milvusops.cluster.plugins.module_utils.kube import remove_client_temp_files
+
 
 class Failed(Exception):
     """fail_json of a module run in process: the result it would have printed."""
@@ -133,7 +135,11 @@ class InProcessAction(ActionBase):
         argument_spec, run_module = self.module_functions()
         validation, params = self.validate_argument_spec(argument_spec=argument_spec)
         module = InProcessModule(params, bool(self._task.check_mode), bool(self._task.diff))
-        outcome = module.run(run_module)
+        try:
+            outcome = module.run(run_module)
+        finally:
+            remove_client_temp_files()   # this worker ends without the client's own exit-time cleanup
+        outcome.setdefault("invocation", {"module_args": params})   # as AnsibleModule reports it
         # what a module process does to its output: no value of a no_log option is shown
         result.update(remove_values(outcome, validation._no_log_values))
         result.setdefault("changed", False)
