@@ -179,14 +179,17 @@ def wait_calls(timing, host):
 
 
 def detection(windows, ready_ts, settles):
-    """Per hop: seconds from kubesim's hop end to the ready result (settle subtracted)."""
+    """Per hop: seconds from the hop's end to the ready result of its last step (settle subtracted); a hop of
+    several steps (hop_windows(hops=...)) has one ready result per step."""
     out = []
+    position = -1
     for index, window in enumerate(windows):
-        if index >= len(ready_ts) or window["end"] is None:
+        position += window.get("steps", 1)
+        if position >= len(ready_ts) or window["end"] is None:
             out.append(None)
             continue
         settle = settles[index] if index < len(settles) else 0
-        out.append(round(ready_ts[index] - window["end"] - settle, 3))
+        out.append(round(ready_ts[position] - window["end"] - settle, 3))
     return out
 
 

@@ -5,7 +5,10 @@ declares; the default suite leaves it out (marker `matrix`), test_upgrade_fleet 
 
 Per version it proves what the collection relies on helm for: the version check, history and values
 parsing (preflight's plan), the server-side render (check mode's diff), `--reset-then-reuse-values`
-(the values a hop leaves behind) and an idempotent second run.
+(the values a hop leaves behind), an idempotent second run, and the ordered hop 2 (the default): helm's
+upgrade keeps the `spec.paused` only the live Deployments have (helm 3's three-way merge, helm 4's
+server-side apply), so the Deployments are rolled out by the resumes, and the end state has every
+component on 2.6.4, nothing paused and no index node.
 """
 
 import subprocess
@@ -26,6 +29,9 @@ TARGET_IMAGES = {"gpu": ["registry.example.internal/ai/milvus:v2.6.4-gpu"], "kaf
 # the values the two hops set (image, the coordinators, the streaming node); the rest is the user's
 HOP_OWNED = {"image", "mixCoordinator", "rootCoordinator", "queryCoordinator", "dataCoordinator",
              "indexCoordinator", "streaming", "streamingNode", "indexNode"}
+TARGET_COMPONENTS = ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"]
+# what hop 2 pauses before helm (the Deployments it changes, the index node held for the last step)
+PAUSED_BY_HOP_2 = ["mixcoord", "querynode", "datanode", "proxy", "indexnode"]
 
 
 def tool_versions():
@@ -40,7 +46,30 @@ def tool_versions():
 @pytest.fixture(scope="module")
 def harness(make_harness):
     print("tools:", tool_versions())
-    return make_harness(CLUSTERS)
+    h = make_harness(CLUSTERS)
+    h.inventory(ordered_rollout=True)      # the default hop 2: pause, helm, resume in order, index node last
+    return h
+
+
+def milvus_objects(harness, name, kind):
+    return [obj for obj in harness.objects(name, kind).values()
+            if obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "milvus"]
+
+
+def assert_ordered_end_state(harness, name):
+    """Every component rolled out on the target image (pods, not only templates: a paused Deployment has the new
+    template and the old pods), nothing paused or marked paused, the index node gone."""
+    deployments = milvus_objects(harness, name, "Deployment")
+    assert sorted(d["metadata"]["labels"].get("component") for d in deployments) == TARGET_COMPONENTS, name
+    for d in deployments:
+        meta, status = d["metadata"], d.get("status") or {}
+        assert not d["spec"].get("paused"), (name, meta["name"], "left paused")
+        assert "milvusops.cluster/paused-for" not in (meta.get("annotations") or {}), (name, meta["name"])
+        assert status.get("observedGeneration") == meta["generation"], (name, meta["name"], status)
+        assert status.get("updatedReplicas") == d["spec"].get("replicas", 1), (name, meta["name"], status)
+    images = sorted(set(c["image"] for pod in milvus_objects(harness, name, "Pod")
+                        for c in pod["spec"]["containers"]))
+    assert images == TARGET_IMAGES[name], (name, images)
 
 
 def test_check_mode_renders_on_the_server_and_changes_nothing(harness):
@@ -52,7 +81,7 @@ def test_check_mode_renders_on_the_server_and_changes_nothing(harness):
     for name, _ in CLUSTERS:
         assert harness.history(name)[-1]["revision"] == revisions[name], name
     report = run.cluster_report("gpu")
-    assert report["planned_hops"] == ["mixcoord", "streaming"]
+    assert report["planned_hops"] == ["mixcoord", "streaming", "indexnode"]
     assert report["helm_version"] == tool_versions()["helm"]      # the helm under test drove it
 
 
@@ -68,7 +97,16 @@ def test_the_fleet_is_upgraded_and_a_second_run_changes_nothing(harness):
         for key in set(user_values[name]) - HOP_OWNED:
             assert values.get(key) == user_values[name][key], (name, key)
         assert values["streaming"]["enabled"] is True and values["indexNode"]["enabled"] is False, name
-    assert [h["name"] for h in run.cluster_report("gpu")["hops_applied"]] == ["mixcoord", "streaming"]
+    assert [h["name"] for h in run.cluster_report("gpu")["hops_applied"]] == ["mixcoord", "streaming", "indexnode"]
+    for name, _ in CLUSTERS:
+        assert_ordered_end_state(harness, name)
+        hops = dict((h["name"], h) for h in run.cluster_report(name)["hops_applied"])
+        # paused before helm, and resumed one at a time after it: helm kept spec.paused
+        assert [p["component"] for p in hops["streaming"]["paused_before_helm"]] == PAUSED_BY_HOP_2, name
+        timeline = hops["streaming"]["rollout"]["components"]
+        resumed = sorted((c for c in timeline if timeline[c]["resumed"] is not None), key=lambda c: timeline[c]["resumed"])
+        assert resumed == PAUSED_BY_HOP_2[:-1], (name, timeline)
+        assert all(timeline[c]["ready"] >= timeline[c]["resumed"] for c in resumed), (name, timeline)
     assert {"pulsar", "kafka"} <= set(user_values["kafka"]) - HOP_OWNED   # the user values that must survive
 
     again = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})

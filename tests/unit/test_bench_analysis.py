@@ -136,3 +136,10 @@ def test_the_ordered_comparison_gives_both_kinds_and_their_ratio():
     assert comparison["reported_write_outage_seconds"] == (None, None, None)
     del entry["summary"]["ours-all-at-once"]
     assert report.ordered_comparison(entry) is None
+
+
+def test_detection_of_a_hop_of_several_steps_is_its_last_steps_ready_result():
+    windows = analyse.hop_windows(ORDERED, ORDERED_EVENTS, 5.0, hops=2)
+    # one ready result per step: hop 1, hop 2, hop 2's last step
+    assert analyse.detection(windows, [15.5, 31.0, 44.25], [0, 0]) == [0.5, 0.25]
+    assert analyse.detection(windows, [15.5, 31.0], [0, 0]) == [0.5, None]
