@@ -8,7 +8,9 @@ parsing (preflight's plan), the server-side render (check mode's diff), `--reset
 (the values a hop leaves behind), an idempotent second run, and the ordered hop 2 (the default): helm's
 upgrade keeps the `spec.paused` only the live Deployments have (helm 3's three-way merge, helm 4's
 server-side apply), so the Deployments are rolled out by the resumes, and the end state has every
-component on 2.6.4, nothing paused and no index node.
+component on 2.6.4, nothing paused and no index node. helm 4 upgrades a release installed by helm 3 the
+client-side way (`--server-side=auto` keeps the release's method), as the main fleet is; with helm 4 a
+cluster installed by helm 4 itself proves the server-side apply path too.
 """
 
 import subprocess
@@ -24,7 +26,8 @@ CLUSTERS = [
     ("gpu", "v2514-gpu-private"),   # both hops; a GPU image from a private registry (a user value)
     ("kafka", "v2516-kafka"),       # hop 2 only; Kafka chosen by user values, pinned through the hop
 ]
-TARGET_IMAGES = {"gpu": ["registry.example.internal/ai/milvus:v2.6.4-gpu"], "kafka": ["milvusdb/milvus:v2.6.4"]}
+TARGET_IMAGES = {"gpu": ["registry.example.internal/ai/milvus:v2.6.4-gpu"], "kafka": ["milvusdb/milvus:v2.6.4"],
+                 "ssa": ["milvusdb/milvus:v2.6.4"]}
 
 # the values the two hops set (image, the coordinators, the streaming node); the rest is the user's
 HOP_OWNED = {"image", "mixCoordinator", "rootCoordinator", "queryCoordinator", "dataCoordinator",
@@ -114,3 +117,25 @@ def test_the_fleet_is_upgraded_and_a_second_run_changes_nothing(harness):
     for name, _ in CLUSTERS:
         assert again.recap()[name]["changed"] == 0, (name, again.recap()[name])
         assert again.cluster_report(name)["status"] == "up_to_date", name
+
+
+def test_helm_4_server_side_apply_keeps_the_pause_of_the_ordered_hop_2(make_harness):
+    """A release installed by helm 4 is upgraded with server-side apply: spec.paused, set by the hop with a merge
+    patch of its own, is a field helm's apply does not own, so it must survive helm's upgrade as under helm 3's
+    three-way merge."""
+    if int(tool_versions()["helm"].split(".")[0]) < 4:
+        pytest.skip("server-side apply is helm 4's")
+    h = make_harness([("ssa", "v2516-kafka")], helm=HELM)   # seeded (installed) by the helm under test
+    h.inventory(ordered_rollout=True)
+    managers = set((m.get("manager"), m.get("operation")) for d in milvus_objects(h, "ssa", "Deployment")
+                   for m in d["metadata"].get("managedFields") or [])
+    assert any(op == "Apply" for _, op in managers), managers       # helm 4 installed it server-side
+    run = h.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
+    assert run.rc == 0, run.output[-3000:]
+    assert_ordered_end_state(h, "ssa")
+    hops = dict((hop["name"], hop) for hop in run.cluster_report("ssa")["hops_applied"])
+    assert list(hops) == ["streaming", "indexnode"]
+    assert [p["component"] for p in hops["streaming"]["paused_before_helm"]] == PAUSED_BY_HOP_2
+    timeline = hops["streaming"]["rollout"]["components"]
+    resumed = sorted((c for c in timeline if timeline[c]["resumed"] is not None), key=lambda c: timeline[c]["resumed"])
+    assert resumed == PAUSED_BY_HOP_2[:-1], timeline
