@@ -37,6 +37,12 @@ TARGET_COMPONENTS = ["datanode", "mixcoord", "proxy", "querynode", "streamingnod
 PAUSED_BY_HOP_2 = ["mixcoord", "querynode", "datanode", "proxy", "indexnode"]
 
 
+def upgrade(harness, *args, **extra_vars):
+    """The upgrade playbook on the fixture's ordered inventory (playbook() without one writes the older scenarios'
+    all-at-once inventory)."""
+    return harness.playbook("upgrade", *args, inventory=harness.workdir / "inventory.yml", extra_vars=extra_vars)
+
+
 def tool_versions():
     helm = subprocess.run([HELM, "version", "--template", "{{.Version}}"], capture_output=True, text=True,
                           check=True).stdout.strip().lstrip("v")
@@ -77,7 +83,7 @@ def assert_ordered_end_state(harness, name):
 
 def test_check_mode_renders_on_the_server_and_changes_nothing(harness):
     revisions = dict((name, harness.history(name)[-1]["revision"]) for name, _ in CLUSTERS)
-    run = harness.playbook("upgrade", "--check", "--diff")
+    run = upgrade(harness, "--check", "--diff")
     assert run.rc == 0, run.output
     assert "+ Deployment/vectors-milvus-streamingnode" in run.output   # from helm's --dry-run=server manifest
     assert "- Deployment/vectors-milvus-indexnode" in run.output
@@ -90,7 +96,7 @@ def test_check_mode_renders_on_the_server_and_changes_nothing(harness):
 
 def test_the_fleet_is_upgraded_and_a_second_run_changes_nothing(harness):
     user_values = dict((name, harness.helm_json(name, "get", "values", harness.fleet[name].release)) for name, _ in CLUSTERS)
-    run = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
+    run = upgrade(harness, milvus_upgrade_confirm=True)
     assert run.rc == 0, run.output
     for name, _ in CLUSTERS:
         assert harness.milvus_images(name) == TARGET_IMAGES[name], name
@@ -112,7 +118,7 @@ def test_the_fleet_is_upgraded_and_a_second_run_changes_nothing(harness):
         assert all(timeline[c]["ready"] >= timeline[c]["resumed"] for c in resumed), (name, timeline)
     assert {"pulsar", "kafka"} <= set(user_values["kafka"]) - HOP_OWNED   # the user values that must survive
 
-    again = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
+    again = upgrade(harness, milvus_upgrade_confirm=True)
     assert again.rc == 0, again.output
     for name, _ in CLUSTERS:
         assert again.recap()[name]["changed"] == 0, (name, again.recap()[name])
@@ -130,7 +136,7 @@ def test_helm_4_server_side_apply_keeps_the_pause_of_the_ordered_hop_2(make_harn
     managers = set((m.get("manager"), m.get("operation")) for d in milvus_objects(h, "ssa", "Deployment")
                    for m in d["metadata"].get("managedFields") or [])
     assert any(op == "Apply" for _, op in managers), managers       # helm 4 installed it server-side
-    run = h.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
+    run = upgrade(h, milvus_upgrade_confirm=True)
     assert run.rc == 0, run.output[-3000:]
     assert_ordered_end_state(h, "ssa")
     hops = dict((hop["name"], hop) for hop in run.cluster_report("ssa")["hops_applied"])
