@@ -3,6 +3,7 @@
     .venv/bin/python -m tests.bench [--sizes 1,4,8,16] [--delays 0,5] [--settle 0] [--out .tmp/bench]
                                     [--backend kubesim|real] [--repeat 2] [--peer-ansible PATH]
                                     [--quick] [--collection DIR] [--label TEXT] [--skip-baseline] [--skip-peer]
+                                    [--skip-all-at-once]
                                     [--baseline-sizes 1,4,8|all] [--timeout S] [--no-rerun]
                                     [--ansible-env KEY=VALUE ...] [--extra-var KEY=JSON ...]
 
@@ -24,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.bench import report  # noqa: E402
 from tests.bench.run import ROOT, Measured, run_baseline, run_ours, run_peer  # noqa: E402
 
-KINDS = ("ours", "peer", "baseline")   # the order of each repetition
+# the order of each repetition; ours-all-at-once is ours with milvus_ordered_rollout=false (helm's hop 2)
+KINDS = ("ours", "ours-all-at-once", "peer", "baseline")
 
 
 def parse_args(argv):
@@ -36,12 +38,16 @@ def parse_args(argv):
                     help="kubesim (default) or the real control plane of tests/controlplane (one per delay; inside "
                          "`python -m tests.controlplane.netns -- ...` only)")
     ap.add_argument("--repeat", type=int, default=2,
-                    help="repetitions of every measurement, interleaved: ours, peer, baseline, ours, ... (default 2)")
+                    help="repetitions of every measurement, interleaved: ours, ours-all-at-once, peer, baseline, "
+                         "ours, ... (default 2)")
     ap.add_argument("--peer-ansible", default=str(ROOT / ".tmp" / "bench-peer-venv" / "bin" / "ansible-playbook"),
                     help="ansible-playbook of the virtualenv with the `ansible` package (kubernetes.core) that runs "
                          "the peer playbook tests/bench/peer/upgrade.yml (default .tmp/bench-peer-venv, made by "
                          "make bench)")
     ap.add_argument("--skip-peer", action="store_true", help="do not measure the kubernetes.core peer")
+    ap.add_argument("--skip-all-at-once", action="store_true",
+                    help="do not measure ours-all-at-once (our playbook with milvus_ordered_rollout=false: helm's "
+                         "all-at-once hop 2), the comparison with the ordered hop 2")
     ap.add_argument("--no-rerun", action="store_true", help="do not measure the idempotent re-run")
     ap.add_argument("--quick", action="store_true", help="smoke run: sizes 1,4 and delay 0 only")
     ap.add_argument("--settle", type=int, default=0,
@@ -109,7 +115,8 @@ def main(argv=None):
     runs_dir = out / "runs" / stamp
     runs_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    kinds = [k for k in KINDS if not (k == "peer" and args.skip_peer) and not (k == "baseline" and args.skip_baseline)]
+    skipped = {"peer": args.skip_peer, "baseline": args.skip_baseline, "ours-all-at-once": args.skip_all_at_once}
+    kinds = [k for k in KINDS if not skipped.get(k)]
     meta = {
         "started": stamp, "backend": args.backend, "repeat": args.repeat, "kinds": kinds,
         "sizes": args.sizes, "delays": args.delays, "settle_after_mixcoord": args.settle,
@@ -151,8 +158,8 @@ def main(argv=None):
 
 
 def measure_entry(args, kinds, make_measured, size, delay, runs_dir, results):
-    """Every kind at one size and delay, args.repeat times, interleaved (ours, peer, baseline, ours, ...), each
-    on a fresh fleet; the sequential baseline of a size outside --baseline-sizes is extrapolated instead."""
+    """Every kind at one size and delay, args.repeat times, interleaved (ours, ours-all-at-once, peer, baseline,
+    ours, ...), each on a fresh fleet; the sequential baseline of a size outside --baseline-sizes is extrapolated instead."""
     label = "n%d-d%s" % (size, report.fmt_delay(delay))
     entry = {"size": size, "delay": delay, "backend": args.backend, "runs": dict((k, []) for k in kinds)}
     print("== %d cluster(s), pod start delay %s s" % (size, report.fmt_delay(delay)), flush=True)
@@ -165,9 +172,11 @@ def measure_entry(args, kinds, make_measured, size, delay, runs_dir, results):
                 continue
             measured = make_measured(size, delay, runs_dir / label / ("%s-%d" % (kind, rep + 1)))
             try:
-                if kind == "ours":
+                if kind in ("ours", "ours-all-at-once"):
+                    # the idempotent re-run is measured for the default (ordered) kind only
                     run = run_ours(measured, args.settle, args.collection, args.timeout, extra_env=args.ansible_env,
-                                   extra_vars=args.extra_var, rerun=not args.no_rerun)
+                                   extra_vars=args.extra_var, rerun=kind == "ours" and not args.no_rerun,
+                                   ordered=kind == "ours")
                 elif kind == "peer":
                     run = run_peer(measured, args.timeout, args.peer_ansible, rerun=not args.no_rerun)
                 else:
@@ -177,7 +186,7 @@ def measure_entry(args, kinds, make_measured, size, delay, runs_dir, results):
                 measured.down()
             entry["runs"][kind].append(run)
             rerun = run.get("rerun")
-            print("    %-8s #%d: %6.1f s (rc %s, %s)%s" % (
+            print("    %-16s #%d: %6.1f s (rc %s, %s)%s" % (
                 kind, rep + 1, run["wall_seconds"], run["rc"], "ok" if run["ok"] else "NOT OK",
                 "; re-run %.1f s (rc %s, %s)" % (rerun["wall_seconds"], rerun["rc"],
                                                   "nothing changed" if rerun["ok"] else "NOT OK")

@@ -6,10 +6,17 @@ Definitions (also printed by the benchmark):
 - hop k of a cluster starts at the first spec write (create, delete or generation change) of one of the
   release's Milvus Deployments after helm created release revision k (the Secret
   ``sh.helm.release.v1.<release>.v<N>``); kubesim's store is watched in-process for these writes. A server-side
-  dry run stores nothing, so it does not start a hop.
-- hop k ends at kubesim's last PodReady, DeploymentRolloutComplete or PodDeleted event of a Milvus object
+  dry run stores nothing, so it does not start a hop. The ordered hop 2 has a last step of its own (a helm
+  revision that removes the index node): the bench's hop 2 runs until that step has rolled out too, as the
+  all-at-once hop 2, which removes the index node at once, does (hop_windows(hops=2)). Its pauses are
+  written before hop 2's revision and so fall into hop 1's writes, not its end (a pause rolls nothing out).
+- hop k ends at the last PodReady, DeploymentRolloutComplete or PodDeleted event (record.py) of a Milvus object
   (Deployment ``<fullname>-<component>`` or its pods) before hop k+1 starts. PodDeleted counts because the
   end state of a hop has no old or removed pod left; the MQ / etcd / MinIO StatefulSets are not part of it.
+- write outage of hop 2 = from the first Milvus pod of the target image turning Running to the last one turning
+  Ready (from the objects, not from a tool's view), the same for the ordered and the all-at-once hop 2: while
+  any component still lacks a ready 2.6 pod, Milvus 2.6 takes no writes (our wait reports its own view of the
+  same window, rollout.write_outage_seconds).
 - floor of a cluster = sum over hops of (end - start): the time kubesim needed to roll both hops out once helm
   had started writing, excluding everything between hops. The floor of a fleet is the slowest cluster's
   floor (the clusters are independent, so a perfect tool would roll them all at once).
@@ -56,16 +63,21 @@ def _is_milvus(event, deployments):
     return False
 
 
-def hop_windows(record, events, run_start):
-    """[{hop, revision, start, writes_end, end}] of one cluster (see the module docstring)."""
+def hop_windows(record, events, run_start, hops=None):
+    """[{hop, revision, start, writes_end, end, steps}] of one cluster (see the module docstring). With hops, the
+    revisions after the hops-th are steps of the last hop (the ordered hop 2's index-node removal)."""
     deployments = set(record["deployments"]) | set(w[2] for w in record["writes"])
     revisions = sorted((ts, rev) for ts, rev in record["revisions"] if ts >= run_start)
     starts = []
     for index, (created, revision) in enumerate(revisions):
         until = revisions[index + 1][0] if index + 1 < len(revisions) else float("inf")
         writes = [w for w in record["writes"] if created <= w[0] < until]
-        if writes:
-            starts.append({"revision": revision, "start": writes[0][0], "writes_end": writes[-1][0]})
+        if not writes:
+            continue
+        if hops and len(starts) >= hops:
+            starts[-1].update(writes_end=writes[-1][0], steps=starts[-1]["steps"] + 1)
+        else:
+            starts.append({"revision": revision, "start": writes[0][0], "writes_end": writes[-1][0], "steps": 1})
     ends = sorted(e["ts"] for e in events if e["type"] in END_EVENTS and _is_milvus(e, deployments))
     for index, hop in enumerate(starts):
         hop["hop"] = index + 1
@@ -75,6 +87,28 @@ def hop_windows(record, events, run_start):
         hop["rollout_seconds"] = round(hop["end"] - hop["start"], 3) if hop["end"] else None
         hop["helm_write_seconds"] = round(hop["writes_end"] - hop["start"], 3)
     return starts
+
+
+def write_outage(events, window, tag):
+    """Seconds from the first Milvus pod of image tag `tag` turning Running to the last one turning Ready, from
+    the hop window's start on; None without a window, a running or a ready pod of that tag."""
+    if not window:
+        return None
+    suffix = ":" + tag
+    new = [e for e in events if e["ts"] >= window["start"] and (e.get("image") or "").endswith(suffix)]
+    running = [e["ts"] for e in new if e["type"] == "PodRunning"]
+    ready = [e["ts"] for e in new if e["type"] == "PodReady"]
+    if not running or not ready:
+        return None
+    return round(max(max(ready) - min(running), 0.0), 3)
+
+
+def reported_outage(cluster_report, hop="streaming"):
+    """rollout.write_outage_seconds of one hop in a cluster report of milvus_report (None when absent)."""
+    for applied in (cluster_report or {}).get("hops_applied") or []:
+        if applied.get("name") == hop:
+            return (applied.get("rollout") or {}).get("write_outage_seconds")
+    return None
 
 
 def wall_breakdown(windows_by_cluster, started, ended):
@@ -145,14 +179,17 @@ def wait_calls(timing, host):
 
 
 def detection(windows, ready_ts, settles):
-    """Per hop: seconds from kubesim's hop end to the ready result (settle subtracted)."""
+    """Per hop: seconds from the hop's end to the ready result of its last step (settle subtracted); a hop of
+    several steps (hop_windows(hops=...)) has one ready result per step."""
     out = []
+    position = -1
     for index, window in enumerate(windows):
-        if index >= len(ready_ts) or window["end"] is None:
+        position += window.get("steps", 1)
+        if position >= len(ready_ts) or window["end"] is None:
             out.append(None)
             continue
         settle = settles[index] if index < len(settles) else 0
-        out.append(round(ready_ts[index] - window["end"] - settle, 3))
+        out.append(round(ready_ts[position] - window["end"] - settle, 3))
     return out
 
 

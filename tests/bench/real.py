@@ -4,9 +4,9 @@ the scheduler and kwok, inside the network namespace of `python -m tests.control
 RealMeasured is run.Measured for a RealFleet: the same end-state check, and the same records, taken from the
 outside instead of from kubesim's store:
 
-- Milvus Deployment spec writes, helm release revisions and the PodReady / PodDeleted /
-  DeploymentRolloutComplete events come from three cluster-wide watches (admin identity), timestamped when
-  this process receives them (the API server runs on the same machine);
+- Milvus Deployment spec writes, helm release revisions and the rollout events (record.py, the same
+  ObjectRecorder kubesim's store subscription feeds) come from three cluster-wide watches (admin identity),
+  timestamped when this process receives them (the API server runs on the same machine);
 - API requests: the API server counts no requests per client in apiserver_request_total, but its API
   Priority and Fairness metrics count per flow schema. The tools run as the collection's ServiceAccount
   (namespace milvusops), which only the flow schema `service-accounts` matches (the controllers run as
@@ -26,7 +26,8 @@ from pathlib import Path
 
 from tests.controlplane.fleet import RealFleet
 
-from .run import STATE, Measured, _is_milvus
+from .record import LISTED, ObjectRecorder
+from .run import STATE, Measured
 
 FLOW_SCHEMA = "service-accounts"
 _DISPATCHED = re.compile(r'^apiserver_flowcontrol_dispatched_requests_total\{([^}]*)\}\s+([0-9.e+]+)$')
@@ -59,17 +60,9 @@ def dispatched_requests(plane, flow_schema=FLOW_SCHEMA):
     return total
 
 
-def _rolled_out(deployment):
-    """The deployment controller has seen the current spec and every replica is updated and available."""
-    meta, spec, status = deployment.get("metadata") or {}, deployment.get("spec") or {}, deployment.get("status") or {}
-    replicas = spec.get("replicas", 1)
-    return (status.get("observedGeneration") == meta.get("generation")
-            and status.get("updatedReplicas", 0) == replicas == status.get("replicas", 0)
-            and status.get("availableReplicas", 0) == replicas)
-
-
 class WatchRecorder:
-    """Deployment writes, release revisions and rollout events of some namespaces, from cluster-wide watches."""
+    """Cluster-wide watches of Milvus Deployments and pods and of helm release Secrets, into an ObjectRecorder
+    of the members' namespaces."""
 
     WATCHES = (("deployments", "/apis/apps/v1/deployments", "app.kubernetes.io/name=milvus"),
                ("pods", "/api/v1/pods", "app.kubernetes.io/name=milvus"),
@@ -77,19 +70,11 @@ class WatchRecorder:
 
     def __init__(self, api, members):
         self.api = api
-        self.releases = dict((m.namespace, m.release) for m in members)
-        self.lock = threading.Lock()
-        self.writes = dict((ns, []) for ns in self.releases)      # (ts, event type, deployment name)
-        self.revisions = dict((ns, []) for ns in self.releases)   # (ts, revision)
-        self.events = dict((ns, []) for ns in self.releases)      # {ts, type, kind, namespace, name}
-        self.deployments = dict((ns, set()) for ns in self.releases)
-        self._generation = {}     # (ns, name) -> last seen metadata.generation
-        self._complete = {}       # (ns, name) -> generation whose rollout was reported complete
-        self._ready = {}          # pod uid -> Ready seen
+        self.recorder = ObjectRecorder(dict((m.namespace, m.release) for m in members))
         self._stop = threading.Event()
         self._threads = []
         for kind, path, selector in self.WATCHES:
-            version = self._list(kind, path, selector)
+            version = self._list(kind, path, selector, LISTED)
             thread = threading.Thread(target=self._watch, args=(kind, path, selector, version),
                                       name="bench-watch-" + kind, daemon=True)
             thread.start()
@@ -98,13 +83,13 @@ class WatchRecorder:
     def _query(self, path, selector):
         return "%s?labelSelector=%s" % (path, urllib.parse.quote(selector))
 
-    def _list(self, kind, path, selector):
-        """The current objects (so the first watch event of each is no change), and the list's resourceVersion."""
+    def _list(self, kind, path, selector, etype):
+        """The current objects (LISTED at the start: no change), and the list's resourceVersion."""
         status, answer = self.api.request("GET", self._query(path, selector), timeout=30)
         if status != 200:
             raise RuntimeError("list %s: %s %s" % (kind, status, answer))
         for obj in answer.get("items", []):
-            self._on_event(kind, "LISTED", obj, time.time())
+            self.recorder.observe(kind, etype, obj, time.time())
         return answer["metadata"]["resourceVersion"]
 
     def _watch(self, kind, path, selector, version):
@@ -113,71 +98,21 @@ class WatchRecorder:
                 for event in self.api.watch(self._query(path, selector), version, timeout=60):
                     obj = event.get("object") or {}
                     if event.get("type") == "ERROR":     # e.g. 410 Gone: start again from a fresh list
-                        version = self._list(kind, path, selector)
+                        version = self._list(kind, path, selector, "MODIFIED")
                         break
                     version = (obj.get("metadata") or {}).get("resourceVersion", version)
-                    self._on_event(kind, event.get("type"), obj, time.time())
+                    self.recorder.observe(kind, event.get("type"), obj, time.time())
                     if self._stop.is_set():
                         return
             except Exception:  # noqa: BLE001 - the server closed the watch or is stopping: watch again
                 if self._stop.wait(0.5):
                     return
 
-    def _on_event(self, kind, etype, obj, ts):
-        meta = obj.get("metadata") or {}
-        namespace = meta.get("namespace")
-        release = self.releases.get(namespace)
-        if release is None:
-            return
-        with self.lock:
-            if kind == "deployments" and _is_milvus(obj, release):
-                self._deployment(etype, obj, namespace, meta, ts)
-            elif kind == "pods":
-                self._pod(etype, obj, namespace, meta, ts)
-            elif kind == "secrets" and etype == "ADDED":
-                prefix = "sh.helm.release.v1.%s.v" % release
-                if meta.get("name", "").startswith(prefix) and meta["name"][len(prefix):].isdigit():
-                    self.revisions[namespace].append((ts, int(meta["name"][len(prefix):])))
-
-    def _deployment(self, etype, obj, namespace, meta, ts):
-        key = (namespace, meta["name"])
-        self.deployments[namespace].add(meta["name"])
-        generation = meta.get("generation")
-        complete = _rolled_out(obj)
-        if etype == "LISTED":
-            self._generation[key] = generation
-            self._complete[key] = generation if complete else None
-            return
-        if etype in ("ADDED", "DELETED") or self._generation.get(key) != generation:
-            self.writes[namespace].append((ts, etype, meta["name"]))
-        self._generation[key] = None if etype == "DELETED" else generation
-        if etype != "DELETED" and complete and self._complete.get(key) != generation:
-            self._complete[key] = generation
-            self.events[namespace].append({"ts": ts, "type": "DeploymentRolloutComplete", "kind": "Deployment",
-                                           "namespace": namespace, "name": meta["name"]})
-
-    def _pod(self, etype, obj, namespace, meta, ts):
-        uid = meta.get("uid")
-        if etype == "DELETED":
-            self._ready.pop(uid, None)
-            self.events[namespace].append({"ts": ts, "type": "PodDeleted", "kind": "Pod", "namespace": namespace,
-                                           "name": meta.get("name")})
-            return
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in (obj.get("status") or {}).get("conditions") or [])
-        if ready and not self._ready.get(uid) and etype != "LISTED":
-            self.events[namespace].append({"ts": ts, "type": "PodReady", "kind": "Pod", "namespace": namespace,
-                                           "name": meta.get("name")})
-        self._ready[uid] = ready
-
     def record(self, namespace):
-        with self.lock:
-            return {"deployments": sorted(self.deployments[namespace]), "writes": list(self.writes[namespace]),
-                    "revisions": list(self.revisions[namespace])}
+        return self.recorder.record(namespace)
 
     def events_since(self, namespace, since):
-        with self.lock:
-            return [e for e in self.events[namespace] if e["ts"] > since]
+        return self.recorder.events_since(namespace, since)
 
     def close(self):
         self._stop.set()

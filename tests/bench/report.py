@@ -6,6 +6,15 @@ DEFINITIONS = {
     "ours": "wall time of `ansible-playbook milvusops.cluster.upgrade -e milvus_upgrade_confirm=true` "
             "(process start to exit, including the fleet report play), forks = fleet size, role defaults "
             "except milvus_settle_after_mixcoord = milvus_settle_after_streaming = --settle",
+    "ours-all-at-once": "the same as ours with milvus_ordered_rollout=false: helm rolls every Deployment of hop 2 out "
+                        "at once (the ordered default pauses them before helm and resumes them one at a time)",
+    "hop2": "hop 2 of a cluster, from helm's first Milvus Deployment write of hop 2 to the last PodReady / "
+            "DeploymentRolloutComplete / PodDeleted of a Milvus object, the ordered hop's last step (the index node's "
+            "removal) included; median cluster",
+    "outage": "write outage of hop 2, the same for both kinds, from the objects: the first Milvus pod of the 2.6 image "
+              "Running -> the last one Ready; median cluster. 'report': our wait's own view of that window "
+              "(rollout.write_outage_seconds of the cluster report, first 2.6 pod it saw running -> last component "
+              "it saw ready)",
     "peer": "wall time of `ansible-playbook tests/bench/peer/upgrade.yml`: what a competent user writes with "
             "kubernetes.core (helm_info chart guard, kubernetes.core.helm per hop with reset_then_reuse_values and "
             "the MQ pins, k8s_info wait: true on the Milvus Deployments after each hop, an end-state assert), "
@@ -68,6 +77,9 @@ def summarise_runs(runs, size):
         "requests_per_cluster": med([r.get("requests_per_cluster") for r in runs]),
         "helm_calls_per_cluster": med([(r.get("helm") or {}).get("per_cluster_calls") for r in runs]),
         "module_starts_per_cluster": med([(r.get("module_starts") or {}).get("per_cluster") for r in runs]),
+        "hop2_seconds": med([r.get("hop2_seconds") for r in runs]),
+        "write_outage_seconds": med([r.get("write_outage_seconds") for r in runs]),
+        "reported_write_outage_seconds": med([r.get("reported_write_outage_seconds") for r in runs]),
         "cpus": next(((r.get("cpu") or {}).get("cpus") for r in runs if (r.get("cpu") or {}).get("cpus")), None),
         "ok": all(r["ok"] for r in runs),
         "rerun": {
@@ -213,7 +225,52 @@ def _mem(memory):
     return "%.0f (%.0f)" % (memory["peak_pss_mb"], memory["peak_rss_mb"])
 
 
-SHORT = {"ours": "ours", "peer": "peer", "baseline": "manual"}
+SHORT = {"ours": "ours", "ours-all-at-once": "all-at-once", "peer": "peer", "baseline": "manual"}
+# the ordered / all-at-once comparison: (column, summary key, digits)
+ORDERED_FIGURES = (("wall s", "wall_seconds", 1), ("CPU-s/cluster", "cpu_per_cluster", 2),
+                   ("hop 2 s", "hop2_seconds", 1), ("outage s", "write_outage_seconds", 1),
+                   ("outage s (report)", "reported_write_outage_seconds", 1),
+                   ("API req/cluster", "requests_per_cluster", 0))
+
+
+def ordered_comparison(entry):
+    """{summary key: (ordered, all-at-once, ordered/all-at-once)} of one size and delay; None without both kinds.
+    The wall-time ratio is the median of the per-repetition ratios (the two run back to back), the others are
+    ratios of the medians."""
+    summary = entry.get("summary") or {}
+    ordered, flat = summary.get("ours"), summary.get("ours-all-at-once")
+    if not ordered or not flat:
+        return None
+    out = {}
+    for _label, key, _digits in ORDERED_FIGURES:
+        out[key] = (ordered.get(key), flat.get(key), _ratio(ordered.get(key), flat.get(key)))
+    runs = entry.get("runs") or {}
+    per_rep = [_ratio(a["wall_seconds"], b["wall_seconds"]) for a, b in zip(runs.get("ours") or [],
+                                                                           runs.get("ours-all-at-once") or [])]
+    if per_rep:
+        out["wall_seconds"] = out["wall_seconds"][:2] + (analyse.median(per_rep),)
+    return out
+
+
+def print_ordered_comparison(results):
+    rows = [(r, ordered_comparison(r)) for r in results]
+    rows = [(r, c) for r, c in rows if c]
+    if not rows:
+        return
+    print("\nHop 2 ordered (ours, the default) vs all at once (ours, milvus_ordered_rollout=false); medians; "
+          "each cell ordered / all-at-once (x ordered over all-at-once)")
+    cells = [label for label, _key, _digits in ORDERED_FIGURES]
+    header = "%4s %5s | %s" % ("size", "delay", " | ".join("%-22s" % c for c in cells))
+    print(header)
+    print("-" * len(header))
+    for r, comparison in rows:
+        parts = []
+        for _label, key, digits in ORDERED_FIGURES:
+            a, b, ratio = comparison[key]
+            parts.append("%-22s" % ("%s / %s (x%s)" % (_f(a, digits), _f(b, digits), _f(ratio, 2))))
+        print("%4d %5s | %s" % (r["size"], fmt_delay(r["delay"]), " | ".join(parts)))
+    for key in ("hop2", "outage"):
+        print("  %-8s %s" % (key + ":", DEFINITIONS[key]))
 
 
 def _triple(r, get, digits=1, kinds=("ours", "peer", "baseline")):
@@ -302,6 +359,7 @@ def print_all(document):
         meta["settle_after_mixcoord"], " (floor comparison; the role's defaults are 30 and 60 s)"
         if meta["settle_after_mixcoord"] == 0 else ""))
     print_tables(results, meta)
+    print_ordered_comparison(results)
     print("\nPeak memory MB, PSS (RSS): ours | peer | manual")
     for r in results:
         print("%4d %5s | %s" % (r["size"], fmt_delay(r["delay"]), " | ".join(

@@ -1,9 +1,10 @@
 """One measured run: a fresh kubesim fleet, then either the collection's playbook or the manual procedure.
 
-The fleet runs in this process (tests.kubesim.fleet.Fleet), so kubesim's own records are read directly:
-``Cluster.events()``, ``Cluster.counters()`` (reset just before the run) and a store subscription that
-timestamps the Deployment spec writes and helm release Secrets (the start of each hop). The controller
-under test runs in child processes; a separate sampler process (memsample.py) sums their memory.
+The fleet runs in this process (tests.kubesim.fleet.Fleet), so kubesim is read directly: ``Cluster.counters()``
+(reset just before the run) and a store subscription per member that feeds the Milvus Deployment, pod and helm
+release Secret changes, timestamped as they happen, into the ObjectRecorder the real backend's watches feed too
+(record.py). The controller under test runs in child processes; a separate sampler process (memsample.py) sums
+their memory.
 """
 
 import json
@@ -20,6 +21,7 @@ import yaml
 from tests.kubesim.fleet import Fleet
 
 from . import analyse
+from .record import LISTED, ObjectRecorder, is_milvus
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -30,47 +32,38 @@ PEER_PLAYBOOK = HERE / "peer" / "upgrade.yml"
 STATE = "v2510-separate-pulsar2"
 TARGET_COMPONENTS = ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"]
 TARGET_TAG = "v2.6.4"
+HOPS = 2   # from STATE: hop 1 (mixcoord) and hop 2 (streaming; the ordered one's index-node removal is a step of it)
 MQ_PINS = ("--set pulsar.enabled=true --set pulsarv3.enabled=false --set kafka.enabled=false "
            "--set woodpecker.enabled=false --set externalPulsar.enabled=false --set externalKafka.enabled=false")
 
 
 class StoreRecorder:
-    """Timestamps, from inside kubesim's store, of the release's Deployment spec writes and new helm revisions."""
+    """kubesim's store changes of one member's namespace, timestamped as they happen, into an ObjectRecorder."""
+
+    PLURALS = ("deployments", "pods", "secrets")
 
     def __init__(self, member):
         self.namespace = member.namespace
-        self.secret_prefix = "sh.helm.release.v1.%s.v" % member.release
         self.store = member.cluster.store
-        self.deployments = [d["metadata"]["name"] for d in self.store.list("deployments", self.namespace)
-                            if _is_milvus(d, member.release)]
-        self.release = member.release
-        self.writes = []      # (ts, event type, deployment name)
-        self.revisions = []   # (ts, revision)
-        self.store.subscribe(self._on_event)
+        self.recorder = ObjectRecorder({member.namespace: member.release})
+        with self.store.lock:     # no change between the listing and the subscription
+            for plural in self.PLURALS:
+                for obj in self.store.list(plural, self.namespace):
+                    self.recorder.observe(plural, LISTED, obj, time.time())
+            self.store.subscribe(self._on_event)
 
-    def _on_event(self, etype, res, obj, old):  # called under the store lock: append only
-        meta = obj.get("metadata") or {}
-        if meta.get("namespace") != self.namespace:
-            return
-        if res.plural == "deployments" and _is_milvus(obj, self.release):
-            if etype != "MODIFIED" or ((old or {}).get("metadata") or {}).get("generation") != meta.get("generation"):
-                self.writes.append((time.time(), etype, meta.get("name")))
-        elif res.plural == "secrets" and etype == "ADDED" and meta.get("name", "").startswith(self.secret_prefix):
-            try:
-                self.revisions.append((time.time(), int(meta["name"][len(self.secret_prefix):])))
-            except ValueError:
-                pass
+    def _on_event(self, etype, res, obj, old):  # called under the store lock: record only
+        if res.plural in self.PLURALS:
+            self.recorder.observe(res.plural, etype, obj, time.time())
 
     def close(self):
         self.store.unsubscribe(self._on_event)
 
-    def as_dict(self):
-        return {"deployments": list(self.deployments), "writes": list(self.writes), "revisions": list(self.revisions)}
+    def record(self):
+        return self.recorder.record(self.namespace)
 
-
-def _is_milvus(obj, release):
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    return labels.get("app.kubernetes.io/name") == "milvus" and labels.get("app.kubernetes.io/instance") == release
+    def events_since(self, since):
+        return self.recorder.events_since(self.namespace, since)
 
 
 def collections_path(collection_root, base):
@@ -114,7 +107,7 @@ class Measured:
     def end_state(self, member):
         """None when the cluster is in the documented end state, else what is wrong."""
         deployments = [d for d in member.cluster.store.list("deployments", member.namespace)
-                       if _is_milvus(d, member.release)]
+                       if is_milvus(d, member.release)]
         components = sorted((d["metadata"].get("labels") or {}).get("component") for d in deployments)
         problems = []
         if components != TARGET_COMPONENTS:
@@ -131,9 +124,9 @@ class Measured:
         out = {}
         for member in self.fleet:
             out[member.name] = {
-                "events": member.cluster.events(since=run_start - 1),
+                "events": self.recorders[member.name].events_since(run_start - 1),
                 "counters": member.cluster.counters(),
-                "record": self.recorders[member.name].as_dict(),
+                "record": self.recorders[member.name].record(),
                 "end_state_problem": self.end_state(member),
             }
         return out
@@ -295,9 +288,13 @@ def _ours_invocation(measured, work, settle, collection_root, extra_env, extra_v
     return command, env, timing_file, helm_log, report_dir
 
 
-def run_ours(measured, settle, collection_root, timeout, extra_env=None, extra_vars=None, rerun=True):
+def run_ours(measured, settle, collection_root, timeout, extra_env=None, extra_vars=None, rerun=True, ordered=True):
     """ansible-playbook milvusops.cluster.upgrade -e milvus_upgrade_confirm=true, forks = fleet size; then the
-    same command again on the upgraded fleet (the idempotent re-run)."""
+    same command again on the upgraded fleet (the idempotent re-run). ordered=False: helm's all-at-once hop 2
+    (milvus_ordered_rollout=false), the kind ours-all-at-once."""
+    kind = "ours" if ordered else "ours-all-at-once"
+    if not ordered:
+        extra_vars = dict(extra_vars or {}, milvus_ordered_rollout=False)
     fleet, work = measured.fleet, measured.workdir / "ours"
     command, env, timing_file, helm_log, report_dir = _ours_invocation(measured, work, settle, collection_root,
                                                                        extra_env, extra_vars)
@@ -306,23 +303,29 @@ def run_ours(measured, settle, collection_root, timeout, extra_env=None, extra_v
     raw = measured.collect(started)
     timing = _read_lines(timing_file, _timing)
     helm_calls = _read_lines(helm_log, analyse.parse_helm_log)
-    statuses = _report_statuses(fleet, report_dir)
+    reports = _cluster_reports(fleet, report_dir)
     settles = [settle, settle]
     clusters = {}
     for name, data in raw.items():
-        windows = analyse.hop_windows(data["record"], data["events"], started)
+        windows = analyse.hop_windows(data["record"], data["events"], started, hops=HOPS)
         ready = analyse.ready_results(timing, name)
+        hop2 = windows[1] if len(windows) == HOPS else None
         clusters[name] = {
-            "status": statuses.get(name),
+            "status": (reports.get(name) or {}).get("status"),
             "end_state_problem": data["end_state_problem"],
             "windows": windows,
+            "hop2_seconds": (hop2 or {}).get("rollout_seconds"),
+            "write_outage_seconds": analyse.write_outage(data["events"], hop2, TARGET_TAG),
+            "reported_write_outage_seconds": analyse.reported_outage(reports.get(name)),
             "floor_seconds": analyse.floor_seconds(windows),
             "detection_seconds": analyse.detection(windows, ready, settles),
             "wait_started_after_hop_end_seconds": analyse.wait_start_offsets(windows, timing, name),
             "wait_calls": analyse.wait_calls(timing, name),
             "counters": data["counters"],
         }
-    result = _summarise("ours", measured, rc, started, ended, memory, raw, clusters, helm_calls)
+    result = _summarise(kind, measured, rc, started, ended, memory, raw, clusters, helm_calls)
+    for key in ("hop2_seconds", "write_outage_seconds", "reported_write_outage_seconds"):
+        result[key] = analyse.median([c[key] for c in clusters.values()])
     result["cpu"] = cpu
     if cpu:
         cpu.update(analyse.cpu_split(timing, result["helm"], len(fleet), cpu, ended - started))
@@ -336,17 +339,18 @@ def run_ours(measured, settle, collection_root, timeout, extra_env=None, extra_v
     if rerun:
         again = _ours_invocation(measured, work / "rerun", settle, collection_root, extra_env, extra_vars)
         result["rerun"] = measure_rerun(measured, again[0], again[1], work / "rerun", timeout, again[2], again[3])
-        statuses = _report_statuses(fleet, again[4])
-        result["rerun"]["ok"] = result["rerun"]["ok"] and all(v == "up_to_date" for v in statuses.values())
+        statuses = [(r or {}).get("status") for r in _cluster_reports(fleet, again[4]).values()]
+        result["rerun"]["ok"] = result["rerun"]["ok"] and all(v == "up_to_date" for v in statuses)
     return result
 
 
-def _report_statuses(fleet, report_dir):
-    statuses = {}
+def _cluster_reports(fleet, report_dir):
+    """{cluster: its milvus_report JSON, None when there is none}."""
+    reports = {}
     for member in fleet:
         path = report_dir / "clusters" / ("%s.json" % member.name)
-        statuses[member.name] = json.loads(path.read_text()).get("status") if path.exists() else None
-    return statuses
+        reports[member.name] = json.loads(path.read_text()) if path.exists() else None
+    return reports
 
 
 def _playbook_figures(timing, started, ended, size):
@@ -382,7 +386,7 @@ def run_peer(measured, timeout, ansible_playbook, rerun=True):
     helm_calls = _read_lines(helm_log, analyse.parse_helm_log)
     clusters = {}
     for name, data in raw.items():
-        windows = analyse.hop_windows(data["record"], data["events"], started)
+        windows = analyse.hop_windows(data["record"], data["events"], started, hops=HOPS)
         verified = any(r.get("event") == "ok" and r.get("host") == name and r.get("action") == "ansible.builtin.assert"
                        for r in timing)
         failed = any(r.get("event") == "failed" and r.get("host") == name for r in timing)
@@ -452,7 +456,7 @@ def run_baseline(measured, timeout):
     phases = _procedure_phases((work / "procedure.log").read_text())
     clusters = {}
     for name, data in raw.items():
-        windows = analyse.hop_windows(data["record"], data["events"], started)
+        windows = analyse.hop_windows(data["record"], data["events"], started, hops=HOPS)
         marks = phases.get(name, {})
         noticed = [marks[m] for m in ("hop2-helm", "verify") if m in marks]   # after each rollout wait
         clusters[name] = {

@@ -5,7 +5,12 @@ declares; the default suite leaves it out (marker `matrix`), test_upgrade_fleet 
 
 Per version it proves what the collection relies on helm for: the version check, history and values
 parsing (preflight's plan), the server-side render (check mode's diff), `--reset-then-reuse-values`
-(the values a hop leaves behind) and an idempotent second run.
+(the values a hop leaves behind), an idempotent second run, and the ordered hop 2 (the default): helm's
+upgrade keeps the `spec.paused` only the live Deployments have (helm 3's three-way merge, helm 4's
+server-side apply), so the Deployments are rolled out by the resumes, and the end state has every
+component on 2.6.4, nothing paused and no index node. helm 4 upgrades a release installed by helm 3 the
+client-side way (`--server-side=auto` keeps the release's method), as the main fleet is; with helm 4 a
+cluster installed by helm 4 itself proves the server-side apply path too.
 """
 
 import subprocess
@@ -21,11 +26,21 @@ CLUSTERS = [
     ("gpu", "v2514-gpu-private"),   # both hops; a GPU image from a private registry (a user value)
     ("kafka", "v2516-kafka"),       # hop 2 only; Kafka chosen by user values, pinned through the hop
 ]
-TARGET_IMAGES = {"gpu": ["registry.example.internal/ai/milvus:v2.6.4-gpu"], "kafka": ["milvusdb/milvus:v2.6.4"]}
+TARGET_IMAGES = {"gpu": ["registry.example.internal/ai/milvus:v2.6.4-gpu"], "kafka": ["milvusdb/milvus:v2.6.4"],
+                 "ssa": ["milvusdb/milvus:v2.6.4"]}
 
 # the values the two hops set (image, the coordinators, the streaming node); the rest is the user's
 HOP_OWNED = {"image", "mixCoordinator", "rootCoordinator", "queryCoordinator", "dataCoordinator",
              "indexCoordinator", "streaming", "streamingNode", "indexNode"}
+TARGET_COMPONENTS = ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"]
+# what hop 2 pauses before helm (the Deployments it changes, the index node held for the last step)
+PAUSED_BY_HOP_2 = ["mixcoord", "querynode", "datanode", "proxy", "indexnode"]
+
+
+def upgrade(harness, *args, **extra_vars):
+    """The upgrade playbook on the fixture's ordered inventory (playbook() without one writes the older scenarios'
+    all-at-once inventory)."""
+    return harness.playbook("upgrade", *args, inventory=harness.workdir / "inventory.yml", extra_vars=extra_vars)
 
 
 def tool_versions():
@@ -40,25 +55,48 @@ def tool_versions():
 @pytest.fixture(scope="module")
 def harness(make_harness):
     print("tools:", tool_versions())
-    return make_harness(CLUSTERS)
+    h = make_harness(CLUSTERS)
+    h.inventory(ordered_rollout=True)      # the default hop 2: pause, helm, resume in order, index node last
+    return h
+
+
+def milvus_objects(harness, name, kind):
+    return [obj for obj in harness.objects(name, kind).values()
+            if obj["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "milvus"]
+
+
+def assert_ordered_end_state(harness, name):
+    """Every component rolled out on the target image (pods, not only templates: a paused Deployment has the new
+    template and the old pods), nothing paused or marked paused, the index node gone."""
+    deployments = milvus_objects(harness, name, "Deployment")
+    assert sorted(d["metadata"]["labels"].get("component") for d in deployments) == TARGET_COMPONENTS, name
+    for d in deployments:
+        meta, status = d["metadata"], d.get("status") or {}
+        assert not d["spec"].get("paused"), (name, meta["name"], "left paused")
+        assert "milvusops.cluster/paused-for" not in (meta.get("annotations") or {}), (name, meta["name"])
+        assert status.get("observedGeneration") == meta["generation"], (name, meta["name"], status)
+        assert status.get("updatedReplicas") == d["spec"].get("replicas", 1), (name, meta["name"], status)
+    images = sorted(set(c["image"] for pod in milvus_objects(harness, name, "Pod")
+                        for c in pod["spec"]["containers"]))
+    assert images == TARGET_IMAGES[name], (name, images)
 
 
 def test_check_mode_renders_on_the_server_and_changes_nothing(harness):
     revisions = dict((name, harness.history(name)[-1]["revision"]) for name, _ in CLUSTERS)
-    run = harness.playbook("upgrade", "--check", "--diff")
+    run = upgrade(harness, "--check", "--diff")
     assert run.rc == 0, run.output
     assert "+ Deployment/vectors-milvus-streamingnode" in run.output   # from helm's --dry-run=server manifest
     assert "- Deployment/vectors-milvus-indexnode" in run.output
     for name, _ in CLUSTERS:
         assert harness.history(name)[-1]["revision"] == revisions[name], name
     report = run.cluster_report("gpu")
-    assert report["planned_hops"] == ["mixcoord", "streaming"]
+    assert report["planned_hops"] == ["mixcoord", "streaming", "indexnode"]
     assert report["helm_version"] == tool_versions()["helm"]      # the helm under test drove it
 
 
 def test_the_fleet_is_upgraded_and_a_second_run_changes_nothing(harness):
     user_values = dict((name, harness.helm_json(name, "get", "values", harness.fleet[name].release)) for name, _ in CLUSTERS)
-    run = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
+    run = upgrade(harness, milvus_upgrade_confirm=True)
     assert run.rc == 0, run.output
     for name, _ in CLUSTERS:
         assert harness.milvus_images(name) == TARGET_IMAGES[name], name
@@ -68,11 +106,42 @@ def test_the_fleet_is_upgraded_and_a_second_run_changes_nothing(harness):
         for key in set(user_values[name]) - HOP_OWNED:
             assert values.get(key) == user_values[name][key], (name, key)
         assert values["streaming"]["enabled"] is True and values["indexNode"]["enabled"] is False, name
-    assert [h["name"] for h in run.cluster_report("gpu")["hops_applied"]] == ["mixcoord", "streaming"]
+    assert [h["name"] for h in run.cluster_report("gpu")["hops_applied"]] == ["mixcoord", "streaming", "indexnode"]
+    for name, _ in CLUSTERS:
+        assert_ordered_end_state(harness, name)
+        hops = dict((h["name"], h) for h in run.cluster_report(name)["hops_applied"])
+        # paused before helm, and resumed one at a time after it: helm kept spec.paused
+        assert [p["component"] for p in hops["streaming"]["paused_before_helm"]] == PAUSED_BY_HOP_2, name
+        timeline = hops["streaming"]["rollout"]["components"]
+        resumed = sorted((c for c in timeline if timeline[c]["resumed"] is not None), key=lambda c: timeline[c]["resumed"])
+        assert resumed == PAUSED_BY_HOP_2[:-1], (name, timeline)
+        assert all(timeline[c]["ready"] >= timeline[c]["resumed"] for c in resumed), (name, timeline)
     assert {"pulsar", "kafka"} <= set(user_values["kafka"]) - HOP_OWNED   # the user values that must survive
 
-    again = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
+    again = upgrade(harness, milvus_upgrade_confirm=True)
     assert again.rc == 0, again.output
     for name, _ in CLUSTERS:
         assert again.recap()[name]["changed"] == 0, (name, again.recap()[name])
         assert again.cluster_report(name)["status"] == "up_to_date", name
+
+
+def test_helm_4_server_side_apply_keeps_the_pause_of_the_ordered_hop_2(make_harness):
+    """A release installed by helm 4 is upgraded with server-side apply: spec.paused, set by the hop with a merge
+    patch of its own, is a field helm's apply does not own, so it must survive helm's upgrade as under helm 3's
+    three-way merge."""
+    if int(tool_versions()["helm"].split(".")[0]) < 4:
+        pytest.skip("server-side apply is helm 4's")
+    h = make_harness([("ssa", "v2516-kafka")], helm=HELM)   # seeded (installed) by the helm under test
+    h.inventory(ordered_rollout=True)
+    managers = set((m.get("manager"), m.get("operation")) for d in milvus_objects(h, "ssa", "Deployment")
+                   for m in d["metadata"].get("managedFields") or [])
+    assert any(op == "Apply" for _, op in managers), managers       # helm 4 installed it server-side
+    run = upgrade(h, milvus_upgrade_confirm=True)
+    assert run.rc == 0, run.output[-3000:]
+    assert_ordered_end_state(h, "ssa")
+    hops = dict((hop["name"], hop) for hop in run.cluster_report("ssa")["hops_applied"])
+    assert list(hops) == ["streaming", "indexnode"]
+    assert [p["component"] for p in hops["streaming"]["paused_before_helm"]] == PAUSED_BY_HOP_2
+    timeline = hops["streaming"]["rollout"]["components"]
+    resumed = sorted((c for c in timeline if timeline[c]["resumed"] is not None), key=lambda c: timeline[c]["resumed"])
+    assert resumed == PAUSED_BY_HOP_2[:-1], timeline

@@ -298,6 +298,7 @@ class Controllers:
             if unavail == 0 and resolve(ru.get("maxSurge", "25%"), replicas, True) == 0:
                 unavail = 1
         generation = d["metadata"].get("generation", 1)
+        paused = bool(d["spec"].get("paused"))
         complete = (new_rs is not None and updated == replicas and status_replicas == replicas and
                     available == replicas and total_spec == replicas)
         rs_name = new_rs["metadata"]["name"] if new_rs else ""
@@ -323,7 +324,17 @@ class Controllers:
                 _set_condition(conds, "Available", "False", "MinimumReplicasUnavailable",
                                "Deployment does not have minimum availability.", True)
             prog = next((c for c in conds if c["type"] == "Progressing"), None)
-            if complete:
+            if paused:
+                # as the real controller: a paused Deployment is not progressing and has no progress deadline
+                if not prog or prog["reason"] != "DeploymentPaused":
+                    _set_condition(conds, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", True)
+            elif prog and prog["reason"] == "DeploymentPaused" and not complete:
+                # resumed: the deadline counts from here
+                _set_condition(conds, "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", True)
+                if created:
+                    _set_condition(conds, "Progressing", "True", "NewReplicaSetCreated",
+                                   f'Created new replica set "{rs_name}"', True)
+            elif complete:
                 _set_condition(conds, "Progressing", "True", "NewReplicaSetAvailable",
                                f'ReplicaSet "{rs_name}" has successfully progressed.', True)
             elif created:
@@ -354,7 +365,7 @@ class Controllers:
                 self.cluster.log_event("DeploymentRolloutComplete", out, generation=generation,
                                        replicaset=rs_name, images=[c.get("image") for c in
                                                                    d["spec"]["template"]["spec"]["containers"]])
-        elif not complete:
+        elif not complete and not paused:
             # One pending deadline check per deployment, not one per sync.
             due = self._deadline_checks.get(key, 0)
             if due < time.time():

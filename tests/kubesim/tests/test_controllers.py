@@ -1,6 +1,7 @@
 """Controllers: Deployment rolling/recreate rollouts, StatefulSet, Job, DaemonSet, cascade deletion."""
 
 import threading
+import time
 
 from kubernetes import client, watch
 
@@ -143,6 +144,40 @@ def test_recreate_takes_old_pods_down_first(kubesim):
     tracker.stop()
     assert not tracker.violations, tracker.violations
     assert any(t == "MODIFIED" for t, _ in tracker.events)
+
+
+def test_a_paused_deployment_keeps_its_pods_has_no_deadline_and_rolls_out_when_resumed(kubesim):
+    """What the ordered hop 2 relies on, as the real Deployment controller does it: a paused Deployment whose
+    template changes gets no new ReplicaSet, its status follows the generation with no updated replica, its
+    Progressing condition says DeploymentPaused (never ProgressDeadlineExceeded), and resuming rolls it out."""
+    apps = client.AppsV1Api(api_client(kubesim))
+    body = deployment("held", "milvus:1", 2)
+    body["spec"]["progressDeadlineSeconds"] = 1
+    apps.create_namespaced_deployment("default", body)
+    wait_for(lambda: rollout_done(kubesim, "held"), what="initial rollout")
+    apps.patch_namespaced_deployment("held", "default", {"spec": {"paused": True}})
+    apps.patch_namespaced_deployment("held", "default", {"spec": {"template": {"spec": {"containers": [
+        {"name": "main", "image": "milvus:2"}]}}}})
+
+    def status():
+        d = kubesim.store.get("deployments", "held", "default")
+        return d, d.get("status") or {}, dict((c["type"], c) for c in (d.get("status") or {}).get("conditions", []))
+    wait_for(lambda: status()[1].get("observedGeneration") == status()[0]["metadata"]["generation"] == 3,
+             what="the paused Deployment's status follows its generation")
+    time.sleep(2.0)     # twice the progress deadline
+    d, st, conds = status()
+    assert conds["Progressing"]["status"] == "Unknown" and conds["Progressing"]["reason"] == "DeploymentPaused", conds
+    assert not st.get("updatedReplicas") and st.get("availableReplicas") == 2, st
+    assert len(kubesim.store.list("replicasets", "default", "app=held")) == 1
+    assert all(p["spec"]["containers"][0]["image"] == "milvus:1" for p in kubesim.store.list("pods", "default", "app=held"))
+
+    apps.patch_namespaced_deployment("held", "default", {"spec": {"paused": None}})
+    wait_for(lambda: rollout_done(kubesim, "held") and status()[1].get("observedGeneration") == 4,
+             what="the rollout after the resume")
+    pods = kubesim.store.list("pods", "default", "app=held")
+    wait_for(lambda: all(p["spec"]["containers"][0]["image"] == "milvus:2"
+                         for p in kubesim.store.list("pods", "default", "app=held")), what="only new pods")
+    assert pods
 
 
 def test_rollback_reuses_old_replicaset_with_new_revision(kubesim):
