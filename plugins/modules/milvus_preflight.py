@@ -507,6 +507,7 @@ class LockedRun(object):
         self.name = lease_name(module.params["release"])
         self.options = module.params["lock"] if not module.check_mode else None
         self.result = None
+        self.took_over = None   # what taking the lock of a run that died said
 
     def take(self):
         if not self.options:
@@ -520,6 +521,7 @@ class LockedRun(object):
                                           describe_target(self.module.params), self.name, exc))
         self.result = dict((key, taken[key]) for key in ("lease", "holder", "expires", "message"))
         self.result["held"] = True
+        self.took_over = taken["message"] if "took over" in taken["message"] else None
 
     def give_back(self, why):
         """Release a held lock; a failure to do so is said (the lock then expires on its own)."""
@@ -612,8 +614,8 @@ def run(module):
             if problem:
                 module.warn("%s: %s" % (target, problem))
         result["lock"] = locked.result
-        if "took over" in locked.result["message"]:   # shown with the plan: the run that died is named
-            result["summary"].append("%s: %s" % (target, locked.result["message"]))
+        if locked.took_over:   # shown with the plan: the run that died is named
+            result["summary"].append("%s: %s" % (target, locked.took_over))
     module.exit_json(**result)
 
 
