@@ -9,17 +9,6 @@ __metaclass__ = type
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import HAS_PACKAGING
-from ansible_collections.milvusops.cluster.plugins.plugin_utils.in_process import InProcessAction
+from ansible_collections.milvusops.cluster.plugins.plugin_utils.in_process import in_process_action
 
-
-class ActionModule(InProcessAction):
-
-    MODULE = "milvusops.cluster.milvus_helm_hop"
-
-    def libraries_present(self):
-        return HAS_KUBERNETES and HAS_PACKAGING
-
-    def module_functions(self):
-        # imported here: the module file imports AnsibleModule, which loading an action plugin must not need
-        from ansible_collections.milvusops.cluster.plugins.modules.milvus_helm_hop import argument_spec, run
-        return argument_spec(), run
+ActionModule = in_process_action("milvus_helm_hop", HAS_KUBERNETES and HAS_PACKAGING)

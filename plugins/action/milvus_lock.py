@@ -8,17 +8,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES
-from ansible_collections.milvusops.cluster.plugins.plugin_utils.in_process import InProcessAction
+from ansible_collections.milvusops.cluster.plugins.plugin_utils.in_process import in_process_action
 
-
-class ActionModule(InProcessAction):
-
-    MODULE = "milvusops.cluster.milvus_lock"
-
-    def libraries_present(self):
-        return HAS_KUBERNETES
-
-    def module_functions(self):
-        # imported here: the module file imports AnsibleModule, which loading an action plugin must not need
-        from ansible_collections.milvusops.cluster.plugins.modules.milvus_lock import argument_spec, run
-        return argument_spec(), run
+ActionModule = in_process_action("milvus_lock", HAS_KUBERNETES)

@@ -462,6 +462,7 @@ class Waiter(object):
         target = describe_target(self.params)
         if self.params.get("hop_name"):
             target = "%s hop %s" % (target, self.params["hop_name"])
+
         def fail(msg):   # every failure ends saying what is still paused
             self.module.fail_json(msg=ending_with_still_paused(msg, rollout["still_paused"],
                                                                self.params["held_components"]), **result)

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
 import os
 import subprocess
 
@@ -110,7 +111,7 @@ def apply_task_environment(action):
 class InProcessAction(ActionBase):
     """The action plugin of a module with run(module) that can run in process (see the module docstring).
 
-    Subclasses name MODULE and give argument_spec() and run_module(module), imported lazily from the module.
+    in_process_action() makes one per module: MODULE, libraries_present() and module_functions().
     """
 
     TRANSFERS_FILES = False
@@ -144,3 +145,24 @@ class InProcessAction(ActionBase):
         result.update(remove_values(outcome, validation._no_log_values))
         result.setdefault("changed", False)
         return result
+
+
+def in_process_action(module_name, libraries_present):
+    """The ActionModule class of the collection's module module_name (which has argument_spec() and run(module)).
+
+    libraries_present: whether this Python has what the module imports; without them it runs as a module.
+    """
+
+    class ActionModule(InProcessAction):
+
+        MODULE = "milvusops.cluster." + module_name
+
+        def libraries_present(self):
+            return libraries_present
+
+        def module_functions(self):
+            # imported here: the module file imports AnsibleModule, which loading an action plugin must not need
+            module = importlib.import_module("ansible_collections.milvusops.cluster.plugins.modules." + module_name)
+            return module.argument_spec(), module.run
+
+    return ActionModule
