@@ -135,3 +135,9 @@ def decide(existing, holder, now, break_stale, gone=False):
                         % (existing["metadata"]["name"], other, purpose,
                            (ends.isoformat(timespec="seconds") + "Z") if ends else "at an unknown time"))
     return TAKE_OVER, "took over the stale lock of %s (purpose %r)" % (other, purpose)
+
+
+def lost_race_message(target, lease, error):
+    """The error when another run wrote the lock between our read and our write (a 409 Conflict)."""
+    return ("%s: another run changed the upgrade lock %s at the same moment (%s); nothing was changed, run again to "
+            "see who holds it" % (target, lease, error))

@@ -109,7 +109,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.connection impor
     connection_argument_spec, describe_target)
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Conflict, Kube, KubeError
 from ansible_collections.milvusops.cluster.plugins.module_utils.lease import acquire, release, with_retries
-from ansible_collections.milvusops.cluster.plugins.module_utils.lock import lease_name
+from ansible_collections.milvusops.cluster.plugins.module_utils.lock import lease_name, lost_race_message
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
 
@@ -140,8 +140,7 @@ def run(module):
         else:
             result = with_retries(lambda: release(module, kube, name))
     except Conflict as exc:
-        module.fail_json(msg="%s: another run changed the upgrade lock %s at the same moment (%s); nothing was "
-                             "changed, run again to see who holds it" % (describe_target(module.params), name, exc))
+        module.fail_json(msg=lost_race_message(describe_target(module.params), name, exc))
     except KubeError as exc:
         hint = ""
         if "not found" in str(exc) and "namespace" in str(exc):

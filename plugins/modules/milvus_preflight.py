@@ -386,7 +386,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
 from ansible_collections.milvusops.cluster.plugins.module_utils.endstate import settled
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Conflict, Kube, KubeError
 from ansible_collections.milvusops.cluster.plugins.module_utils.lease import acquire, release, with_retries
-from ansible_collections.milvusops.cluster.plugins.module_utils.lock import lease_name
+from ansible_collections.milvusops.cluster.plugins.module_utils.lock import lease_name, lost_race_message
 from ansible_collections.milvusops.cluster.plugins.module_utils.messages import namer
 from ansible_collections.milvusops.cluster.plugins.module_utils.observe import observe
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import build_plan, describe
@@ -516,9 +516,7 @@ class LockedRun(object):
         try:
             taken = with_retries(lambda: acquire(holder, self.kube, self.name))
         except Conflict as exc:
-            self.module.fail_json(msg="%s: another run changed the upgrade lock %s at the same moment (%s); nothing "
-                                      "was changed, run again to see who holds it" % (
-                                          describe_target(self.module.params), self.name, exc))
+            self.module.fail_json(msg=lost_race_message(describe_target(self.module.params), self.name, exc))
         self.result = dict((key, taken[key]) for key in ("lease", "holder", "expires", "message"))
         self.result["held"] = True
         self.took_over = taken["message"] if "took over" in taken["message"] else None

@@ -133,3 +133,9 @@ def test_an_unexpired_lock_of_a_dead_local_run_is_taken_over_saying_whose():
     assert action == lock.TAKE_OVER
     assert "took over" in message and "process 100" in message and "ctl-1" in message
     assert lock.decide(existing, "ctl-1/pid:200:5/t/1", now, False)[0] == lock.REFUSE
+
+
+def test_a_lost_race_names_the_cluster_the_lease_and_what_to_do():
+    text = lock.lost_race_message("cluster prod-1", "milvusops-upgrade-rel", "409 Conflict")
+    assert text == ("cluster prod-1: another run changed the upgrade lock milvusops-upgrade-rel at the same moment "
+                    "(409 Conflict); nothing was changed, run again to see who holds it")
