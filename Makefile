@@ -7,7 +7,7 @@ TMP := $(abspath .tmp)
 SANITY_PYTHON ?= 3.11
 PYTEST_ARGS ?=
 
-.PHONY: help venv test test-matrix sanity lint unit packaging kubesim-test controlplane integration demo bench changelog build clean
+.PHONY: help venv test checks test-matrix sanity lint unit packaging kubesim-test controlplane integration demo bench changelog build clean
 
 help:
 	@echo "make demo   - simulated fleet upgraded end to end by the real playbook"
@@ -71,7 +71,15 @@ controlplane:
 integration: venv controlplane
 	$(BIN)/python -m tests.controlplane.netns -- $(BIN)/python -m tests.run_integration $(PYTEST_ARGS)
 
-test: sanity lint unit packaging kubesim-test integration
+# The checks need CPU, the integration suite mostly waits (pods starting, timeouts running out): they run at
+# once, the checks at a low priority so that the suite's timing (fail-fast windows, lock expiry) is not
+# starved, one after the other and with their lines marked [checks]. Either failing fails make test.
+test: venv
+	$(MAKE) --no-print-directory -j2 checks integration
+
+checks: venv
+	set -o pipefail; MAKEFLAGS= nice -n 15 $(MAKE) --no-print-directory sanity lint unit packaging kubesim-test 2>&1 \
+		| sed -u 's/^/[checks] /'
 
 # --- make test-matrix (CI runs it after make test): the versions people run ---------------------
 # MATRIX_CORES: every ansible-core minor that meta/runtime.yml admits and PyPI serves for this Python,

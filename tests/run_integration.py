@@ -39,7 +39,9 @@ def relay(name, process, lock, started, codes):
 
 
 def suite_runs(pytest_args):
-    return dict((name, ([sys.executable, "-m", "pytest", *selection, "-v", "-p", "no:cacheprovider", *pytest_args],
+    # the slowest tests of each half, for whoever balances the suite against make test's time budget
+    return dict((name, ([sys.executable, "-m", "pytest", *selection, "-v", "-p", "no:cacheprovider",
+                         "--durations=30", "--durations-min=10", *pytest_args],
                         None)) for name, selection in HALVES.items())
 
 
