@@ -74,6 +74,7 @@ integration: venv controlplane
 # The checks need CPU, the integration suite mostly waits (pods starting, timeouts running out): they run at
 # once, the checks at a low priority so that the suite's timing (fail-fast windows, lock expiry) is not
 # starved, one after the other and with their lines marked [checks]. Either failing fails make test.
+# venv first: both jobs need it, and two jobs must not install it at once
 test: venv
 	$(MAKE) --no-print-directory -j2 checks integration
 
