@@ -160,57 +160,94 @@ def _find(results, size, delay):
     return None
 
 
-def targets(results, settle):
-    """The issue's targets next to the measured values (reported, never asserted)."""
+def _summary(entry, kind):
+    return (entry or {}).get("summary", {}).get(kind)
+
+
+def _target(text, measured, met, note):
+    return {"target": text, "measured": measured, "met": met, "note": note}
+
+
+def _missing(text, needs):
+    return _target(text, None, None, "needs " + needs)
+
+
+def _peer_targets(results):
+    """Ours against the peer: upgrade CPU per cluster (<= 0.8x), upgrade wall at 1 and 4 clusters, 5 s delay (<= 1x),
+    the idempotent re-run's CPU and wall (<= 1x); one row per measured size and delay."""
     out = []
-    detections = [d for r in results for d in r["ours"]["detection"]["values"]]
-    med = analyse.median(detections)
-    out.append({"target": "detection latency median < 1 s", "measured": med,
-                "p95": analyse.percentile(detections, 95), "met": None if med is None else med < 1.0,
-                "note": "all sizes and delays, %d hop detections" % len(detections)})
-    one, sixteen = _find(results, 1, 5.0), _find(results, 16, 5.0)
-    if one and sixteen:
-        ratio = _ratio(sixteen["ours"]["wall_seconds"], one["ours"]["wall_seconds"])
-        out.append({"target": "16 clusters (forks 16) < 2x the single-cluster time at 5 s delay", "measured": ratio,
-                    "met": ratio < 2.0, "note": "%.1f s vs %.1f s%s" % (sixteen["ours"]["wall_seconds"],
-                                                                         one["ours"]["wall_seconds"],
-                                                                         _cpu_bound_note(sixteen))})
-    else:
-        out.append({"target": "16 clusters (forks 16) < 2x the single-cluster time at 5 s delay", "measured": None,
-                    "met": None, "note": "needs sizes 1 and 16 at delay 5"})
-    for entry in results:
-        if entry["size"] == 8 and entry.get("baseline"):
-            speed = entry.get("speedup_vs_baseline")
-            out.append({"target": "8 clusters >= 4x faster than the sequential baseline (delay %s s)"
-                                  % fmt_delay(entry["delay"]), "measured": speed,
-                        "met": None if speed is None else speed >= 4.0,
-                        "note": "baseline %.1f s / ours %.1f s%s" % (entry["baseline"]["wall_seconds"],
-                                                                     entry["ours"]["wall_seconds"],
-                                                                     _cpu_bound_note(entry))})
-    if not any(e["size"] == 8 and e.get("baseline") for e in results):
-        out.append({"target": "8 clusters >= 4x faster than the sequential baseline", "measured": None, "met": None,
-                    "note": "needs size 8 with the baseline"})
-    if one and one["ours"]["floor_seconds"]:
-        floor = one["ours"]["floor_seconds"] + 2 * settle
-        ratio = _ratio(one["ours"]["wall_seconds"], floor)
-        out.append({"target": "single cluster at 5 s delay < 1.5x the floor", "measured": ratio, "met": ratio < 1.5,
-                    "note": "%.1f s vs floor %.1f s (settle after each hop = %d s%s)" % (
-                        one["ours"]["wall_seconds"], floor, settle,
-                        ", counted into the floor" if settle else ", i.e. set to 0 for this figure")})
-    else:
-        out.append({"target": "single cluster at 5 s delay < 1.5x the floor", "measured": None, "met": None,
-                    "note": "needs size 1 at delay 5"})
+    with_peer = [r for r in results if _summary(r, "peer")]
+    for r in with_peer:
+        ours, peer, where = _summary(r, "ours"), _summary(r, "peer"), "%d cl, %s s" % (r["size"], fmt_delay(r["delay"]))
+        ratio = _ratio(ours["cpu_per_cluster"], peer["cpu_per_cluster"])
+        out.append(_target("upgrade CPU-s/cluster <= 0.8x the peer's (%s)" % where, ratio,
+                           None if ratio is None else ratio <= 0.8,
+                           "%s vs %s CPU-s" % (_f(ours["cpu_per_cluster"], 2), _f(peer["cpu_per_cluster"], 2))))
+        if r["size"] in (1, 4) and r["delay"] == 5.0:
+            ours_over_peer = _inverse((r["ratios"].get("peer/ours") or {}).get("median"))
+            out.append(_target("upgrade wall <= the peer's (%s)" % where, ours_over_peer,
+                               None if ours_over_peer is None else ours_over_peer <= 1.0,
+                               "ours/peer, median of the repetitions; %s vs %s s%s" % (
+                                   _f(ours["wall_seconds"]), _f(peer["wall_seconds"]), _all_at_once_note(r))))
+        if ours.get("rerun") and peer.get("rerun"):
+            cpu = _ratio(ours["rerun"]["cpu_per_cluster"], peer["rerun"]["cpu_per_cluster"])
+            wall = _inverse((r["ratios"].get("peer/ours rerun") or {}).get("median"))
+            out.append(_target("re-run CPU-s/cluster <= the peer's (%s)" % where, cpu, None if cpu is None else cpu <= 1.0,
+                               "%s vs %s CPU-s" % (_f(ours["rerun"]["cpu_per_cluster"], 2),
+                                                   _f(peer["rerun"]["cpu_per_cluster"], 2))))
+            out.append(_target("re-run wall <= the peer's (%s)" % where, wall, None if wall is None else wall <= 1.0,
+                               "ours/peer; %s vs %s s" % (_f(ours["rerun"]["wall_seconds"]),
+                                                          _f(peer["rerun"]["wall_seconds"]))))
+    if not any(r["size"] in (1, 4) and r["delay"] == 5.0 for r in with_peer):
+        out.append(_missing("upgrade wall <= the peer's (1 and 4 clusters, 5 s delay)", "sizes 1 and 4 at delay 5 "
+                                                                                          "with the peer"))
+    if not with_peer:
+        out.append(_missing("upgrade CPU-s/cluster <= 0.8x the peer's; re-run CPU and wall <= the peer's", "the peer"))
     return out
 
 
-def _cpu_bound_note(entry):
-    """Why a fleet figure is what it is on this machine: the wall time its measured CPU needs on these cores."""
-    cpu = entry["ours"].get("cpu") or {}
-    if cpu.get("cpu_bound_wall_seconds") is None:
+def _inverse(ratio):
+    return None if not ratio else round(1.0 / ratio, 2)
+
+
+def _all_at_once_note(entry):
+    flat, peer = _summary(entry, "ours-all-at-once"), _summary(entry, "peer")
+    if not flat or not peer:
         return ""
-    return "; its CPU alone needs %.1f s on %s cores (%.2f controller CPU s per cluster)" % (
-        cpu["cpu_bound_wall_seconds"], cpu.get("cpus"),
-        (cpu.get("per_cluster_cpu_seconds") or {}).get("controller", float("nan")))
+    return "; milvus_ordered_rollout=false: %s s (x%s of the peer)" % (
+        _f(flat["wall_seconds"]), _f(_ratio(flat["wall_seconds"], peer["wall_seconds"]), 2))
+
+
+def targets(results, settle):
+    """Issue 14's targets next to the measured values (reported, never asserted)."""
+    out = _peer_targets(results)
+    detections = [d for r in results for d in r["ours"]["detection"]["values"]]
+    med = analyse.median(detections)
+    out.append(_target("detection latency median < 0.5 s", med, None if med is None else med < 0.5,
+                       "p95 %s s; all sizes and delays, %d hop detections" % (
+                           _f(analyse.percentile(detections, 95), 2), len(detections))))
+    one = _find(results, 1, 5.0)
+    text = "single cluster at 5 s delay < 1.25x the floor (settle 0)"
+    if one and one["floor_seconds"] and not settle:
+        ratio = one["ours_over_floor"]
+        out.append(_target(text, ratio, ratio < 1.25, "%s s vs floor %s s" % (
+            _f(one["summary"]["ours"]["wall_seconds"]), _f(one["floor_seconds"]))))
+    else:
+        out.append(_missing(text, "size 1 at delay 5 and --settle 0"))
+    sixteen = [r for r in results if r["size"] == 16]
+    for r in sixteen:
+        ours = _summary(r, "ours")
+        bound = _bound(ours, 16)
+        minimum = max(v for v in (r["floor_seconds"], bound) if v is not None) if r["floor_seconds"] or bound else None
+        ratio = _ratio(ours["wall_seconds"], minimum)
+        out.append(_target("16 clusters within 1.15x of max(floor, CPU bound) (%s s delay)" % fmt_delay(r["delay"]),
+                           ratio, None if ratio is None else ratio <= 1.15,
+                           "%s s vs floor %s s, CPU bound %s s (%s CPU-s/cluster x 16 / %s cores)" % (
+                               _f(ours["wall_seconds"]), _f(r["floor_seconds"]), _f(bound),
+                               _f(ours["cpu_per_cluster"], 2), ours.get("cpus"))))
+    if not sixteen:
+        out.append(_missing("16 clusters within 1.15x of max(floor, CPU bound)", "size 16"))
+    return out
 
 
 def _f(value, digits=1, suffix=""):

@@ -3,6 +3,8 @@
 
 from __future__ import absolute_import, division, print_function
 
+import pytest
+
 from tests.bench import analyse, report
 from tests.bench.record import LISTED, ObjectRecorder
 
@@ -143,3 +145,55 @@ def test_detection_of_a_hop_of_several_steps_is_its_last_steps_ready_result():
     # one ready result per step: hop 1, hop 2, hop 2's last step
     assert analyse.detection(windows, [15.5, 31.0, 44.25], [0, 0]) == [0.5, 0.25]
     assert analyse.detection(windows, [15.5, 31.0], [0, 0]) == [0.5, None]
+
+
+def _measured(wall, cpu, size, floor=None, detections=(), rerun=None):
+    run = {"wall_seconds": wall, "ok": True, "cpu": {"controller_cpu_seconds": cpu * size, "cpus": 2},
+           "floor_seconds": floor, "detection": {"values": list(detections)}}
+    if rerun:
+        run["rerun"] = {"wall_seconds": rerun[0], "ok": True, "cpu": {"controller_cpu_seconds": rerun[1] * size},
+                        "helm": {"per_cluster_calls": 4}, "module_starts": {"per_cluster": 0},
+                        "tasks_per_cluster": {"ran": 5, "skipped": 1}}
+    return run
+
+
+def _entry(size, delay, ours, peer):
+    return report.derive({"size": size, "delay": delay, "runs": {"ours": ours, "peer": peer}})
+
+
+def _by_target(found):
+    return dict((t["target"], t) for t in found)
+
+
+def test_the_targets_compare_ours_with_the_peer_per_size_and_delay():
+    one = _entry(1, 5.0, [_measured(40.0, 4.0, 1, floor=36.0, detections=[0.2, 0.3], rerun=(3.0, 1.0))],
+                 [_measured(50.0, 6.0, 1, rerun=(9.0, 3.0))])
+    four = _entry(4, 5.0, [_measured(60.0, 5.0, 4, floor=40.0, detections=[0.6, 0.7], rerun=(8.0, 4.0))],
+                  [_measured(50.0, 6.0, 4, rerun=(6.0, 3.0))])
+    found = _by_target(report.targets([one, four], settle=0))
+    assert found["upgrade CPU-s/cluster <= 0.8x the peer's (1 cl, 5 s)"]["measured"] == 0.67
+    assert found["upgrade CPU-s/cluster <= 0.8x the peer's (1 cl, 5 s)"]["met"] is True
+    assert found["upgrade CPU-s/cluster <= 0.8x the peer's (4 cl, 5 s)"]["met"] is False   # 5/6 = 0.83
+    assert found["upgrade wall <= the peer's (1 cl, 5 s)"]["measured"] == 0.8
+    assert found["upgrade wall <= the peer's (4 cl, 5 s)"]["met"] is False
+    assert found["re-run CPU-s/cluster <= the peer's (1 cl, 5 s)"]["met"] is True
+    assert found["re-run CPU-s/cluster <= the peer's (4 cl, 5 s)"]["measured"] == 1.33
+    assert found["re-run wall <= the peer's (4 cl, 5 s)"]["met"] is False
+    assert found["detection latency median < 0.5 s"]["measured"] == pytest.approx(0.45)  # of 0.2 0.3 0.6 0.7
+    assert found["single cluster at 5 s delay < 1.25x the floor (settle 0)"]["measured"] == 1.11
+    assert found["16 clusters within 1.15x of max(floor, CPU bound)"]["met"] is None       # not measured
+
+
+def test_the_16_cluster_target_takes_the_larger_of_the_floor_and_the_cpu_bound():
+    cpu_bound = _entry(16, 0.0, [_measured(44.0, 5.0, 16, floor=30.0)], [])   # 5 CPU-s x 16 / 2 cores = 40 s
+    floor_bound = _entry(16, 5.0, [_measured(60.0, 1.0, 16, floor=50.0)], [])  # 8 s of CPU, 50 s floor
+    found = _by_target(report.targets([cpu_bound, floor_bound], settle=0))
+    assert found["16 clusters within 1.15x of max(floor, CPU bound) (0 s delay)"]["measured"] == 1.1
+    assert found["16 clusters within 1.15x of max(floor, CPU bound) (5 s delay)"]["measured"] == 1.2
+    assert found["16 clusters within 1.15x of max(floor, CPU bound) (5 s delay)"]["met"] is False
+
+
+def test_the_floor_target_needs_settle_zero():
+    one = _entry(1, 5.0, [_measured(40.0, 4.0, 1, floor=36.0)], [])
+    found = _by_target(report.targets([one], settle=30))
+    assert found["single cluster at 5 s delay < 1.25x the floor (settle 0)"]["met"] is None
