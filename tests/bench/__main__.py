@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import datetime
 import json
+import os
 import subprocess
 import sys
 import time
@@ -79,6 +80,7 @@ def parse_args(argv):
     else:
         args.baseline_sizes = [int(s) for s in args.baseline_sizes.split(",") if s.strip()]
     args.delays = [float(d) for d in args.delays.split(",") if d.strip()]
+    args.peer_ansible = os.path.abspath(args.peer_ansible)   # each run starts in a folder of its own
     if not args.skip_peer and not Path(args.peer_ansible).exists():
         ap.error("%s does not exist: create the peer virtualenv (make bench does) or pass --skip-peer"
                  % args.peer_ansible)
