@@ -197,3 +197,11 @@ def test_the_floor_target_needs_settle_zero():
     one = _entry(1, 5.0, [_measured(40.0, 4.0, 1, floor=36.0)], [])
     found = _by_target(report.targets([one], settle=30))
     assert found["single cluster at 5 s delay < 1.25x the floor (settle 0)"]["met"] is None
+
+
+def test_the_16_cluster_note_gives_the_bound_with_the_simulators_cpu():
+    run = _measured(60.0, 5.0, 16, floor=30.0)                      # 80 controller CPU-s
+    run["cpu"]["kubesim_cpu_seconds"] = 20.0                        # + 20 of kubesim = 50 s on 2 cores
+    found = _by_target(report.targets([_entry(16, 0.0, [run], [])], settle=0))
+    assert "with kubesim's own 20.0 CPU-s on the same cores: 50.0 s (x1.20)" in \
+        found["16 clusters within 1.15x of max(floor, CPU bound) (0 s delay)"]["note"]
