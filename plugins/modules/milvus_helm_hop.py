@@ -22,6 +22,9 @@ description:
   - Before applying, renders the hop on the server (C(--dry-run=server)) and compares its objects with the live
     manifest. A hop that would delete a StatefulSet or an object that carries PersistentVolumeClaims is refused,
     naming the objects, unless O(allow_statefulset_removal=true).
+  - The dry run also validates the render against the cluster's OpenAPI schema; the upgrade that follows, of
+    the same chart and values, passes C(--disable-openapi-validation) rather than fetch and check the schema a
+    second time (most of a helm upgrade's CPU on a real API server). The API server validates what it writes.
   - Never uses C(--install), C(--atomic), C(--wait), C(--reuse-values) or C(--reset-values). Readiness is
     M(milvusops.cluster.milvus_wait_ready)'s job, and there is no supported way back from 2.6 to 2.5.
   - Refuses a release whose last revision is pending (another operation is in progress or was killed).
@@ -213,7 +216,8 @@ command:
   type: list
   elements: str
   sample: [helm, upgrade, vectors, milvus, --repo, "https://zilliztech.github.io/milvus-helm", --namespace, milvus,
-           --reset-then-reuse-values, --version, 4.2.58, --values, /tmp/milvusops-hop-x1y2/values.json]
+           --version, 4.2.58, --reset-then-reuse-values, --values, "<private values file>",
+           --disable-openapi-validation, --output, json]
 objects:
   description: Objects the hop adds, removes and changes, as C(Kind/name).
   returned: when the hop is not already applied
@@ -333,7 +337,8 @@ def apply_with_retries(helm, values_file, upgrade, params, fail, result):
     release, namespace = params["release"], params["namespace"]
     for attempt in range(1, UPGRADE_ATTEMPTS + 1):
         try:
-            applied = helm.upgrade(values_file=values_file, **upgrade) or {}
+            # the render was validated against the OpenAPI schema by the dry run of these same arguments
+            applied = helm.upgrade(values_file=values_file, schema_checked=True, **upgrade) or {}
             if applied.get("version"):
                 return applied["version"]
             return (helm.history(release, namespace) or [{}])[-1].get("revision")
@@ -450,7 +455,8 @@ def run(module):
     upgrade = dict(release=release, namespace=namespace, chart_ref=params["chart_ref"],
                    version=params["chart_version"], repo_url=params["chart_repo_url"],
                    timeout=params["timeout"], description=description)
-    result["command"] = [helm_path] + upgrade_arguments(values_file="<private values file>", **upgrade)
+    result["command"] = [helm_path] + upgrade_arguments(values_file="<private values file>", schema_checked=True,
+                                                        **upgrade)
     if state["applied"]:
         module.exit_json(**result)
 

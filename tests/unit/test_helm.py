@@ -95,6 +95,16 @@ def test_upgrade_arguments_never_carry_forbidden_flags(dry_run):
     assert args[args.index("--values") + 1] == "v.json"
 
 
+def test_an_upgrade_after_its_schema_checking_dry_run_skips_the_second_check():
+    checked = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json", schema_checked=True)
+    assert checked[-3:] == ["--disable-openapi-validation", "--output", "json"]
+    assert "--disable-openapi-validation" not in upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json")
+    assert "--disable-openapi-validation" not in upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json",
+                                                                   dry_run=True)
+    with pytest.raises(ValueError):
+        upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json", dry_run=True, schema_checked=True)
+
+
 def test_upgrade_arguments_dry_run_renders_on_server_as_json():
     args = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json", dry_run=True)
     assert args[-3:] == ["--dry-run=server", "--output", "json"]

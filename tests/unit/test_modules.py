@@ -471,6 +471,9 @@ def test_hop_not_applied_renders_then_upgrades(monkeypatch, capsys):
     assert result["changed"] is True
     assert [u.get("dry_run", False) for u in helm.upgrades] == [True, False]
     dry, real = helm.upgrades
+    # the schema is checked once, by the dry run; the upgrade of the same arguments does not repeat it
+    assert not dry.get("schema_checked") and real["schema_checked"] is True
+    assert "--disable-openapi-validation" in result["command"]
     for upgrade in (dry, real):
         assert upgrade["release"] == "rel" and upgrade["namespace"] == "milvus"
         assert upgrade["chart_ref"] == "milvus"
