@@ -248,8 +248,8 @@ def targets(results, settle):
     for r in sixteen:
         ours = _summary(r, "ours")
         bound = _bound(ours, 16)
-        minimum = max(v for v in (r["floor_seconds"], bound) if v is not None) if r["floor_seconds"] or bound else None
-        ratio = _ratio(ours["wall_seconds"], minimum)
+        minimums = [v for v in (r["floor_seconds"], bound) if v]
+        ratio = _ratio(ours["wall_seconds"], max(minimums)) if minimums else None
         out.append(_target("16 clusters within 1.15x of max(floor, CPU bound) (%s s delay)" % fmt_delay(r["delay"]),
                            ratio, None if ratio is None else ratio <= 1.15,
                            "%s s vs floor %s s, CPU bound %s s (%s CPU-s/cluster x 16 / %s cores)%s" % (
