@@ -19,12 +19,10 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
-    CONNECTION_ARGUMENT_SPEC, describe_target)
+from ansible_collections.milvusops.cluster.plugins.module_utils.connection import describe_target
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import (
-    HAS_KUBERNETES, Conflict, Kube, KubeError, remove_client_temp_files)
-from ansible_collections.milvusops.cluster.plugins.module_utils.lease import acquire, with_retries
-from ansible_collections.milvusops.cluster.plugins.module_utils.lock import lease_name
+    HAS_KUBERNETES, Kube, KubeError, remove_client_temp_files)
+from ansible_collections.milvusops.cluster.plugins.module_utils.lease import LockLost, lock_params, renew
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import HAS_PACKAGING
 from ansible_collections.milvusops.cluster.plugins.plugin_utils.in_process import (
     Failed, InProcessModule, apply_task_environment)
@@ -44,14 +42,6 @@ def progress_line(cluster, hop_name, started, now, waiting_for):
 def renewal_due(last_renewal, duration, now):
     """True when the lock needs renewing: never renewed by this wait, or half its duration has passed."""
     return last_renewal is None or now - last_renewal >= duration / 2.0
-
-
-def lock_params(params, lock):
-    """The milvus_lock options renewing lock on the cluster params name."""
-    renew = dict((key, params.get(key)) for key in CONNECTION_ARGUMENT_SPEC)
-    renew.update(holder=lock["holder"], duration=lock["duration"], purpose=lock["purpose"],
-                 break_stale=False, state="acquired")
-    return renew
 
 
 class ActionModule(ActionBase):
@@ -105,14 +95,11 @@ class ActionModule(ActionBase):
             self.show_progress(params, verdict["waiting_for"])
             now = time.time()
             if lock and not self._task.check_mode and renewal_due(state["renewed"], lock["duration"], now):
-                renewing = InProcessModule(lock_params(params, lock), False)
                 try:
-                    with_retries(lambda: acquire(renewing, kube, lease_name(params["release"])))
-                except (Conflict, KubeError) as exc:
-                    raise Failed(dict(failed=True, msg="%s: cannot renew the upgrade lock: %s" % (
+                    renew(params, lock, kube)
+                except LockLost as exc:
+                    raise Failed(dict(failed=True, msg="%s: lost the upgrade lock while waiting: %s" % (
                         describe_target(params), exc)))
-                except Failed as exc:
-                    raise Failed(dict(failed=True, msg="lost the upgrade lock while waiting: %s" % exc))
                 state["renewed"] = now
                 self.renewals += 1
 

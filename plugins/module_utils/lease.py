@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The upgrade lock's I/O: take, renew and release the release's Lease (the decisions are module_utils/lock.py).
 
-Shared by milvus_lock, milvus_preflight (which takes the lock once it knows there is work) and the wait's
-renewals; module is anything with params, check_mode and fail_json.
+Shared by milvus_lock, milvus_preflight (which takes the lock once it knows there is work), milvus_helm_hop
+(which renews it right before helm upgrade) and the wait's renewals; module is anything with params,
+check_mode and fail_json.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,10 +15,11 @@ __metaclass__ = type
 import datetime
 import time
 
-from ansible_collections.milvusops.cluster.plugins.module_utils.connection import describe_target
+from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
+    CONNECTION_ARGUMENT_SPEC, describe_target)
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Conflict, KubeError
 from ansible_collections.milvusops.cluster.plugins.module_utils.lock import (
-    CREATE, REFUSE, RENEW, decide, expiry, holder_gone, lease_body)
+    CREATE, REFUSE, RENEW, decide, expiry, holder_gone, lease_body, lease_name)
 from ansible_collections.milvusops.cluster.plugins.module_utils.processes import process_alive
 
 
@@ -79,3 +81,37 @@ def with_retries(action):
                 raise
             time.sleep(delay)
             attempt += 1
+
+
+class LockLost(Exception):
+    """This run can no longer renew its lock: another run holds it now, or it cannot be written. The message
+    does not name the cluster: the caller says what it was doing, and where."""
+
+
+def lock_params(params, lock):
+    """The milvus_lock options renewing lock (holder, purpose, duration) on the cluster params name."""
+    renew = dict((key, params.get(key)) for key in CONNECTION_ARGUMENT_SPEC)
+    renew.update(holder=lock["holder"], duration=lock["duration"], purpose=lock["purpose"],
+                 break_stale=False, state="acquired")
+    return renew
+
+
+class _Renewal(object):
+    """The module acquire() is given for a renewal: never in check mode, a refusal raises LockLost."""
+
+    check_mode = False
+
+    def __init__(self, params):
+        self.params = params
+
+    def fail_json(self, msg, **_result):
+        where = describe_target(self.params) + ": "
+        raise LockLost(msg[len(where):] if msg.startswith(where) else msg)
+
+
+def renew(params, lock, kube):
+    """Renew this run's lock on the release of params (passing API failures retried); LockLost otherwise."""
+    try:
+        return with_retries(lambda: acquire(_Renewal(lock_params(params, lock)), kube, lease_name(params["release"])))
+    except (Conflict, KubeError) as exc:
+        raise LockLost("cannot renew the upgrade lock: %s" % exc)

@@ -28,11 +28,14 @@ description:
   - Never uses C(--install), C(--atomic), C(--wait), C(--reuse-values) or C(--reset-values). Readiness is
     M(milvusops.cluster.milvus_wait_ready)'s job, and there is no supported way back from 2.6 to 2.5.
   - Refuses a release whose last revision is pending (another operation is in progress or was killed).
+  - With O(renew_lock), renews the run's upgrade lock right before C(helm upgrade), after every check. The hop
+    starts only while the lock is still this run's, however long the tasks before it took (a backup hook), and
+    the lock outlives helm. A lock another run holds now fails the hop, and nothing was changed.
 author:
   - milvusops maintainers (@milvusops)
 requirements:
   - packaging >= 21.0 (Python)
-  - kubernetes >= 24.2.0 (Python), for O(rollout_order) only
+  - kubernetes >= 24.2.0 (Python), for O(rollout_order) and O(renew_lock) only
 extends_documentation_fragment:
   - milvusops.cluster.connection
   - milvusops.cluster.connection.helm
@@ -126,6 +129,25 @@ options:
         description: Whether O(layout.configmap) comes from C(customConfigMap).
         type: bool
         default: false
+  renew_lock:
+    description:
+      - The upgrade lock this run holds (as M(milvusops.cluster.milvus_lock) takes it), renewed right before
+        C(helm upgrade) for another O(renew_lock.duration) seconds. Not in check mode, and not when the hop is
+        already applied (nothing runs).
+    type: dict
+    suboptions:
+      holder:
+        description: The holder identity of this run's lock.
+        type: str
+        required: true
+      purpose:
+        description: What the lock is for.
+        type: str
+        required: true
+      duration:
+        description: Seconds the renewed lock lasts.
+        type: int
+        required: true
 seealso:
   - module: milvusops.cluster.milvus_preflight
   - module: milvusops.cluster.milvus_wait_ready
@@ -232,6 +254,12 @@ data_store_images:
   elements: dict
   sample: [{name: rel-etcd, container: etcd, before: "docker.io/milvusdb/etcd:3.5.5-r2",
             after: "docker.io/milvusdb/etcd:3.5.18-r1"}]
+lock:
+  description: The lock O(renew_lock) renewed before C(helm upgrade), and until when it holds.
+  returned: when O(renew_lock) is set and helm upgrade ran
+  type: dict
+  sample: {lease: milvusops-upgrade-vectors, holder: "ctl-1/pid:4242:1764670000/20251202T101500/811",
+           expires: "2025-12-02T11:15:04Z"}
 rollout:
   description:
     - With O(rollout_order), how the hop rolls out. C(paused) lists the Deployments paused before C(helm upgrade)
@@ -274,6 +302,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
     describe_image_changes, diff_text, hop_state, object_changes, removals_refused, rollout_lines, summary)
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import (
     HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR, Kube, KubeError)
+from ansible_collections.milvusops.cluster.plugins.module_utils.lease import LockLost, renew
 from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import parse_manifest
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
     deployments_to_pause, ending_with_still_paused, pause_patch, resume_patch)
@@ -301,6 +330,11 @@ def argument_spec():
             name=dict(type="str", default="milvus"),
             configmap=dict(type="str"),
             custom_configmap=dict(type="bool", default=False),
+        )),
+        renew_lock=dict(type="dict", options=dict(
+            holder=dict(type="str", required=True),
+            purpose=dict(type="str", required=True),
+            duration=dict(type="int", required=True),
         )),
     )
 
@@ -364,24 +398,25 @@ def read_release(helm, release, namespace):
         return history.result(), user_values.result()
 
 
+def connect(params, fail):
+    """The API client for the writes right before helm upgrade (lock renewal, pauses)."""
+    try:
+        return Kube(params)
+    except KubeError as exc:
+        fail("%s; nothing was changed" % exc)
+
+
 class Pauser(object):
     """Pauses the Deployments of an ordered hop right before helm upgrade, and on a failed upgrade resumes
     the ones helm did not change (their rollout would be today's), naming the ones it leaves paused."""
 
-    def __init__(self, module, params, targets, fail):
-        self.module, self.params, self.targets, self._fail = module, params, targets, fail
+    def __init__(self, params, kube, targets, fail):
+        self.params, self.client, self.targets, self._fail = params, kube, targets, fail
         self.templates = {}
         self.paused = []
 
-    def kube(self):
-        try:
-            return Kube(self.params)
-        except KubeError as exc:
-            self._fail("%s; nothing was changed" % exc)
-
     def pause(self):
-        kube = self.kube()
-        self.client = kube
+        kube = self.client
         for entry in self.targets:
             try:
                 live = kube.merge_patch("Deployment", self.params["namespace"], entry["deployment"],
@@ -409,7 +444,7 @@ class Pauser(object):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     require_libraries(module, ("packaging", HAS_PACKAGING, PACKAGING_IMPORT_ERROR))
-    if module.params["rollout_order"]:   # pausing Deployments takes the Python client
+    if module.params["rollout_order"] or module.params["renew_lock"]:   # pausing and the lock take the Python client
         require_libraries(module, ("kubernetes", HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR))
     run(module)
 
@@ -490,7 +525,14 @@ def run(module):
                                        rollout_lines(params["rollout_order"], to_pause, params["held_components"]))
         if module.check_mode:
             module.exit_json(**result)
-        pauser = Pauser(module, params, to_pause, fail) if to_pause else None
+        kube = connect(params, fail) if to_pause or params["renew_lock"] else None
+        if params["renew_lock"]:
+            try:
+                renewed = renew(params, params["renew_lock"], kube)
+            except LockLost as exc:
+                fail("lost the upgrade lock before helm upgrade: %s" % exc, **result)
+            result["lock"] = dict((key, renewed[key]) for key in ("lease", "holder", "expires"))
+        pauser = Pauser(params, kube, to_pause, fail) if to_pause else None
         if pauser:
             pauser.pause()
         result["started"] = time.time()

@@ -6,11 +6,15 @@ import json
 import os
 import ssl
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import yaml
+
+GET_ATTEMPTS = 5
+RETRIED_STATUSES = (429, 500, 502, 503, 504)
 
 
 def _pem(entry, key):
@@ -66,8 +70,19 @@ class Api:
             return status, raw.decode(errors="replace")
 
     def get(self, path):
-        status, answer = self.request("GET", path)
-        return answer if status == 200 else None
+        """The object or list at path, None if there is none (404). Like client-go, a read that the server
+        sheds (429) or fails (5xx: etcd timeouts on a loaded machine) is tried again; still failing, it raises
+        OSError, as when the server is away: a test must never read an overloaded server as an absent object."""
+        for attempt in range(1, GET_ATTEMPTS + 1):
+            status, answer = self.request("GET", path)
+            if status not in RETRIED_STATUSES:
+                break
+            time.sleep(0.2 * attempt)
+        if status == 404:
+            return None
+        if status != 200:
+            raise OSError("GET %s: %s %s" % (path, status, answer))
+        return answer
 
     def ensure(self, path, body):
         """POST body to path; an object that already exists is left as it is."""

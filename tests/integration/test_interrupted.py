@@ -56,8 +56,8 @@ def interrupted(harness):
                               150, "hop 2's helm upgrade of %s" % ", ".join(sorted(pending)))
             os.killpg(runs[name].pid, SIGNALS[name])
             pending.discard(name)
-        for proc in runs.values():
-            proc.communicate(timeout=120)   # Ansible stops on SIGINT and SIGTERM too, without its always sections
+        outputs = dict((name, proc.communicate(timeout=120)[0]) for name, proc in runs.items())
+        # Ansible stops on SIGINT and SIGTERM too, without its always sections
     finally:
         for name, proc in runs.items():
             if proc.poll() is None:
@@ -72,7 +72,7 @@ def interrupted(harness):
         left = Path(tempfile.gettempdir()) / ("milvusops-hop-%d-test" % proc.pid)
         left.mkdir()
         (left / "values.json").write_text("{}")
-        killed[name] = (proc, lease, left)
+        killed[name] = (proc, lease, left, outputs[name])
     # 600 s locks, not expired, no milvus_lock_break_stale: only the dead processes let the next run in
     result = harness.playbook("upgrade", "--limit", ",".join(sorted(SIGNALS)), inventory=inventory,
                               extra_vars=CONFIRM)
@@ -83,9 +83,9 @@ def interrupted(harness):
 def test_a_run_killed_mid_hop_leaves_its_lock_and_the_next_run_on_this_host_takes_it_over(harness, interrupted,
                                                                                           name):
     killed, result = interrupted
-    proc, lease, left = killed[name]
+    proc, lease, left, output = killed[name]
     member = harness.fleet[name]
-    assert lease is not None, "the killed run's lock is left behind"
+    assert lease is not None, "the killed run's lock is left behind:\n%s" % output[-3000:]
     holder = lease["spec"]["holderIdentity"]
     assert "/pid:%d:" % proc.pid in holder, holder     # the killed ansible-playbook, by pid
     assert result.rc == 0, result.output[-3000:]

@@ -7,6 +7,7 @@ helm.py's Helm and kube.py's Kube are replaced by fakes that answer with real-sh
 from __future__ import absolute_import, division, print_function
 
 import copy
+import datetime
 import json
 import os
 import stat
@@ -20,7 +21,7 @@ from ansible.module_utils.basic import AnsibleModule
 import factories as f
 from factories import patch_module_args
 from test_hop import HOP1_VALUES, LIVE, RENDERED_HOP1, RENDERED_SWITCH
-from ansible_collections.milvusops.cluster.plugins.module_utils import endstate, mq
+from ansible_collections.milvusops.cluster.plugins.module_utils import endstate, lock, mq
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import HelmError, NotHelm
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     instance_component_selector, milvus_selector)
@@ -667,6 +668,73 @@ def test_hop_oci_chart_ref_passed_through(monkeypatch, capsys):
     assert result["changed"] is True
     assert all(u["chart_ref"] == "oci://registry.internal/charts/milvus" for u in helm.upgrades)
     assert "--repo" not in result["command"]
+
+
+# the upgrade lock is renewed right before helm upgrade, after every check, and only while it is this run's
+LOCK = {"holder": "ctl-1/pid:4242:1764670000/run", "purpose": "upgrade of rel to v2.6.4 by prod-eu-1", "duration": 300}
+LEASE = "milvusops-upgrade-rel"
+
+
+def hop_with_lock(monkeypatch, held_by, seconds_ago=200, **setup):
+    """The hop's fakes, with a Lease held by held_by and renewed seconds_ago; the lock writes are recorded
+    with how many real upgrades had run by then."""
+    helm = hop_setup(monkeypatch, **setup)
+    kube = FakeKube()
+    renewed = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(seconds=seconds_ago)
+    kube.leases[LEASE] = lock.lease_body(LEASE, held_by, "upgrade of rel by someone", 300, renewed)
+    kube.leases[LEASE]["metadata"]["resourceVersion"] = "7"
+    writes = []
+    write = kube.replace_lease
+
+    def recording(namespace, body):
+        writes.append((body["spec"]["renewTime"], len(helm.real_upgrades)))
+        write(namespace, body)
+    kube.replace_lease = recording
+    monkeypatch.setattr(milvus_helm_hop, "Kube", kube.bind)
+    return helm, kube, writes
+
+
+def test_hop_renews_its_lock_right_before_helm_upgrade(monkeypatch, capsys):
+    helm, kube, writes = hop_with_lock(monkeypatch, LOCK["holder"])
+    before = kube.leases[LEASE]["spec"]["renewTime"]
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, renew_lock=LOCK), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert len(writes) == 1 and writes[0][1] == 0, writes     # one renewal, before the upgrade ran
+    assert [u.get("dry_run", False) for u in helm.upgrades] == [True, False]
+    renewed = kube.leases[LEASE]["spec"]
+    assert renewed["holderIdentity"] == LOCK["holder"] and renewed["renewTime"] > before
+    assert renewed["leaseDurationSeconds"] == 300
+    assert result["lock"]["lease"] == LEASE and result["lock"]["holder"] == LOCK["holder"]
+    assert result["lock"]["expires"].endswith("Z")
+
+
+@pytest.mark.parametrize("seconds_ago", [10, 900], ids=["live", "expired"])
+def test_hop_refuses_when_another_run_holds_the_lock_now_and_changes_nothing(monkeypatch, capsys, seconds_ago):
+    # another controller's run: live, or expired (then only milvus_lock_break_stale takes it, never a renewal)
+    helm, kube, writes = hop_with_lock(monkeypatch, "ctl-2/pid:99:1764670000/other", seconds_ago)
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, renew_lock=LOCK), capsys)
+    assert result["failed"] is True
+    assert result["msg"].startswith("cluster prod-eu-1: release rel in namespace milvus: lost the upgrade lock "
+                                    "before helm upgrade: ")
+    assert result["msg"].count("prod-eu-1") == 1, result["msg"]
+    assert "ctl-2/pid:99:1764670000/other" in result["msg"] and "nothing was changed" in result["msg"]
+    assert writes == [] and helm.real_upgrades == []
+    assert kube.leases[LEASE]["spec"]["holderIdentity"] == "ctl-2/pid:99:1764670000/other"
+
+
+def test_hop_writes_no_lock_in_check_mode(monkeypatch, capsys):
+    helm, kube, writes = hop_with_lock(monkeypatch, LOCK["holder"])
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, renew_lock=LOCK), capsys, check_mode=True)
+    assert result["changed"] is True and not result.get("failed"), result.get("msg")
+    assert writes == [] and helm.real_upgrades == [] and "lock" not in result
+
+
+def test_hop_already_applied_writes_no_lock(monkeypatch, capsys):
+    applied = FRESH + [("deployed", "4.2.58", "2.5.16", DESCRIPTION_PREFIX + " hop mixcoord to chart 4.2.58")]
+    helm, kube, writes = hop_with_lock(monkeypatch, LOCK["holder"], rows=applied, user_values=HOP1_VALUES)
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, renew_lock=LOCK), capsys)
+    assert result["changed"] is False and not result.get("failed"), result.get("msg")
+    assert writes == [] and helm.upgrades == [] and "lock" not in result
 
 
 # -- milvus_wait_ready ------------------------------------------------------------------------

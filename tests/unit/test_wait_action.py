@@ -5,7 +5,8 @@ from __future__ import absolute_import, division, print_function
 import pytest
 
 from ansible_collections.milvusops.cluster.plugins.action.milvus_wait_ready import (
-    Failed, InProcessModule, lock_params, progress_line, renewal_due)
+    Failed, InProcessModule, progress_line, renewal_due)
+from ansible_collections.milvusops.cluster.plugins.module_utils.lease import lock_params
 
 
 def test_progress_line_names_the_cluster_the_hop_its_age_and_what_is_missing():
