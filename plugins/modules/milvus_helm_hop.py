@@ -25,6 +25,9 @@ description:
   - The dry run also validates the render against the cluster's OpenAPI schema; the upgrade that follows, of
     the same chart and values, passes C(--disable-openapi-validation) rather than fetch and check the schema a
     second time (most of a helm upgrade's CPU on a real API server). The API server validates what it writes.
+  - With O(schema_checked_objects) (the RV(schema_checked) of the hop before, on the same cluster), the dry
+    run renders without the check, and renders again with it only if an object is not among those already
+    validated. The last step of the ordered hop 2 only removes the index node, so it is not checked twice.
   - Never uses C(--install), C(--atomic), C(--wait), C(--reuse-values) or C(--reset-values). Readiness is
     M(milvusops.cluster.milvus_wait_ready)'s job, and there is no supported way back from 2.6 to 2.5.
   - Refuses a release whose last revision is pending (another operation is in progress or was killed).
@@ -129,6 +132,13 @@ options:
         description: Whether O(layout.configmap) comes from C(customConfigMap).
         type: bool
         default: false
+  schema_checked_objects:
+    description:
+      - Digests of objects this run has already had validated against this cluster's OpenAPI schema (the
+        RV(schema_checked) of the previous hop). Empty, the render is always validated.
+    type: list
+    elements: str
+    default: []
   renew_lock:
     description:
       - The upgrade lock this run holds (as M(milvusops.cluster.milvus_lock) takes it), renewed right before
@@ -254,6 +264,14 @@ data_store_images:
   elements: dict
   sample: [{name: rel-etcd, container: etcd, before: "docker.io/milvusdb/etcd:3.5.5-r2",
             after: "docker.io/milvusdb/etcd:3.5.18-r1"}]
+schema_checked:
+  description:
+    - The sha256 of each object of the hop's render (canonical JSON), all validated against the cluster's
+      OpenAPI schema; pass it to the next hop as O(schema_checked_objects).
+  returned: when the hop is not already applied
+  type: list
+  elements: str
+  sample: [0b8c1f0e5d0f4ad7c1e2b9a3f6d8e7c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9]
 lock:
   description: The lock O(renew_lock) renewed before C(helm upgrade), and until when it holds.
   returned: when O(renew_lock) is set and helm upgrade ran
@@ -303,7 +321,8 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import (
     HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR, Kube, KubeError)
 from ansible_collections.milvusops.cluster.plugins.module_utils.lease import LockLost, renew
-from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import parse_manifest
+from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import (
+    object_digests, parse_manifest, release_manifest, schema_check_needed)
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
     deployments_to_pause, ending_with_still_paused, pause_patch, resume_patch)
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX, merge_values
@@ -331,6 +350,7 @@ def argument_spec():
             configmap=dict(type="str"),
             custom_configmap=dict(type="bool", default=False),
         )),
+        schema_checked_objects=dict(type="list", elements="str", default=[]),
         renew_lock=dict(type="dict", options=dict(
             holder=dict(type="str", required=True),
             purpose=dict(type="str", required=True),
@@ -371,7 +391,8 @@ def apply_with_retries(helm, values_file, upgrade, params, fail, result):
     release, namespace = params["release"], params["namespace"]
     for attempt in range(1, UPGRADE_ATTEMPTS + 1):
         try:
-            # the render was validated against the OpenAPI schema by the dry run of these same arguments
+            # every object of the render was validated against the OpenAPI schema before: by the dry run of these
+            # same arguments, or by the hop before it
             applied = helm.upgrade(values_file=values_file, schema_checked=True, **upgrade) or {}
             if applied.get("version"):
                 return applied["version"]
@@ -495,12 +516,19 @@ def run(module):
     if state["applied"]:
         module.exit_json(**result)
 
+    checked_before = params["schema_checked_objects"]
     with PrivateValuesFile(params["values"]) as values_file:
         try:
             with ThreadPoolExecutor(max_workers=2) as pool:
-                rendering = pool.submit(helm.upgrade, values_file=values_file, dry_run=True, **upgrade)
+                rendering = pool.submit(helm.upgrade, values_file=values_file, dry_run=True,
+                                        schema_checked=bool(checked_before), **upgrade)
                 live = pool.submit(helm.get_manifest, release, namespace)
                 rendered, live_manifest = rendering.result(), live.result()
+            result["schema_checked"] = object_digests(release_manifest(rendered))
+            if checked_before and schema_check_needed(checked_before, result["schema_checked"]):
+                # an object the hop before did not have validated: render again, with the check
+                rendered = helm.upgrade(values_file=values_file, dry_run=True, **upgrade)
+                result["schema_checked"] = object_digests(release_manifest(rendered))
         except HelmError as exc:
             fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
         changes = object_changes(live_manifest, rendered.get("manifest", ""))

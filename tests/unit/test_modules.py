@@ -23,6 +23,7 @@ from factories import patch_module_args
 from test_hop import HOP1_VALUES, LIVE, RENDERED_HOP1, RENDERED_SWITCH
 from ansible_collections.milvusops.cluster.plugins.module_utils import endstate, lock, mq
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import HelmError, NotHelm
+from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import object_digests
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     instance_component_selector, milvus_selector)
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import PAUSED_ANNOTATION
@@ -444,6 +445,11 @@ HOP_ARGS = {"release": "rel", "namespace": "milvus", "cluster_name": "prod-eu-1"
             "chart_version": "4.2.58", "values": HOP1_VALUES}
 FRESH = [("deployed", "4.2.20", "2.4.16", "Install complete")]
 STORED = {"image": {"all": {"tag": "v2.5.10"}}, "minio": {"secretKey": "minio-s3cr3t"}}
+EXTRA_OBJECT = """apiVersion: v1
+kind: Service
+metadata: {name: rel-milvus-indexnode}
+spec: {ports: [{name: metrics, port: 9091}]}
+"""
 
 
 def hop_setup(monkeypatch, rows=FRESH, user_values=STORED, **kwargs):
@@ -668,6 +674,53 @@ def test_hop_oci_chart_ref_passed_through(monkeypatch, capsys):
     assert result["changed"] is True
     assert all(u["chart_ref"] == "oci://registry.internal/charts/milvus" for u in helm.upgrades)
     assert "--repo" not in result["command"]
+
+
+# the schema check: once per object and cluster in a run (the last step of hop 2 only removes the index node)
+def test_a_hop_reports_the_objects_its_dry_run_validated(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch)
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert [(u.get("dry_run", False), u.get("schema_checked", False)) for u in helm.upgrades] == [
+        (True, False), (False, True)]
+    assert result["schema_checked"] == object_digests(RENDERED_HOP1)
+
+
+def test_a_render_of_objects_validated_by_the_hop_before_is_not_validated_again(monkeypatch, capsys):
+    # the hop before rendered these objects and one more: this render only removes one
+    checked = object_digests(RENDERED_HOP1 + "---\n" + EXTRA_OBJECT)
+    helm = hop_setup(monkeypatch)
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, schema_checked_objects=checked), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert [(u.get("dry_run", False), u.get("schema_checked", False)) for u in helm.upgrades] == [
+        (True, True), (False, True)]
+    assert result["schema_checked"] == object_digests(RENDERED_HOP1)
+
+
+def test_a_render_with_an_object_not_validated_before_is_rendered_again_with_the_check(monkeypatch, capsys):
+    checked = object_digests(EXTRA_OBJECT)
+    helm = hop_setup(monkeypatch)
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, schema_checked_objects=checked), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert [(u.get("dry_run", False), u.get("schema_checked", False)) for u in helm.upgrades] == [
+        (True, True), (True, False), (False, True)]
+    assert result["schema_checked"] == object_digests(RENDERED_HOP1)
+    assert result["objects"]["added"] == ["Deployment/rel-milvus-mixcoord"]
+
+
+def test_a_failing_schema_check_of_a_new_object_changes_nothing(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch)
+
+    def schema(kwargs):
+        if kwargs.get("dry_run") and not kwargs.get("schema_checked"):
+            raise HelmError('helm upgrade failed (rc=1): Error: UPGRADE FAILED: error validating "": unknown field '
+                            '"spec.template.spec.containers[0].imagePullPolicyy"')
+    helm.on_upgrade = schema
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, schema_checked_objects=object_digests(EXTRA_OBJECT)),
+                             capsys)
+    assert result["failed"] is True
+    assert "rendering the hop on the server failed, nothing was changed" in result["msg"]
+    assert "imagePullPolicyy" in result["msg"]
+    assert helm.real_upgrades == []
 
 
 # the upgrade lock is renewed right before helm upgrade, after every check, and only while it is this run's
