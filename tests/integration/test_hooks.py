@@ -1,17 +1,19 @@
 """Your tasks around each hop (milvus_pre_hop_tasks, milvus_post_hop_tasks), and the lock they cannot outlast.
 
-One run for two clusters on the real control plane, the default ordered hop 2:
+One run for three clusters on the real control plane, the default ordered hop 2:
 - `hooked`: the task files run before and after every planned hop, in order, and see the hop (`milvus_hop`)
   and, after it, its result;
 - `robbed`: while its pre-hop tasks run before hop 2 (a backup that outlasted the lock, say), another run takes
   the upgrade lock. The hop renews the lock right before helm upgrade, so it stops there: hop 2 is not applied,
-  the error names the other holder, and the other run's lock is left as it is.
+  the error names the other holder, and the other run's lock is left as it is;
+- `unacked`: milvus_hop2_require_ack without milvus_hop2_ack stops before hop 2 and before the tasks that
+  would have run before it (no backup for a hop that will not run).
 """
 
 import pytest
 import yaml
 
-CLUSTERS = [("hooked", "v2516-mixcoord"), ("robbed", "v2516-mixcoord")]
+CLUSTERS = [("hooked", "v2516-mixcoord"), ("robbed", "v2516-mixcoord"), ("unacked", "v2516-mixcoord")]
 THIEF = "other-controller/pid:1:1/another-upgrade"
 
 # the hook log of a cluster: one line per hook, in the order they ran
@@ -45,7 +47,9 @@ def run(make_harness):
         (harness.workdir / name).write_text(yaml.safe_dump(tasks, sort_keys=False))
     hooks = {"milvus_pre_hop_tasks": str(harness.workdir / "pre_hop.yml"),
              "milvus_post_hop_tasks": str(harness.workdir / "post_hop.yml"), "hook_log_dir": str(logs)}
-    inventory = harness.inventory(extra_host_vars=dict((name, hooks) for name, _ in CLUSTERS), ordered_rollout=True)
+    host_vars = dict((name, dict(hooks)) for name, _ in CLUSTERS)
+    host_vars["unacked"]["milvus_hop2_require_ack"] = True
+    inventory = harness.inventory(extra_host_vars=host_vars, ordered_rollout=True)
     before = dict((name, harness.history(name)[-1]["revision"]) for name, _ in CLUSTERS)
     result = harness.playbook("upgrade", inventory=inventory, extra_vars={"milvus_upgrade_confirm": True})
     return harness, result, before, logs
@@ -79,3 +83,13 @@ def test_a_lock_taken_by_another_run_during_the_pre_hop_tasks_stops_the_hop_befo
     member = harness.fleet["robbed"]
     lease = member.cluster.store.get("Lease", "milvusops-upgrade-%s" % member.release, member.namespace)
     assert lease["spec"]["holderIdentity"] == THIEF     # the other run's lock is not ours to release
+
+
+def test_a_required_acknowledgement_stops_before_hop_2_and_its_pre_hop_tasks(run):
+    harness, result, before, logs = run
+    report = result.cluster_report("unacked")
+    assert report["status"] == "failed", report
+    assert "milvus_hop2_require_ack is set" in report["error"] and "milvus_hop2_ack=true" in report["error"]
+    assert [row["revision"] for row in harness.history("unacked")][-1] == before["unacked"]
+    assert harness.milvus_images("unacked") == ["milvusdb/milvus:v2.5.16"]
+    assert not (logs / "unacked.log").exists()       # no pre-hop task ran for the hop that did not
