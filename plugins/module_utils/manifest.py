@@ -54,7 +54,7 @@ def object_digests(text):
 def schema_check_needed(checked_digests, rendered_digests):
     """Whether a render must still be validated against the cluster's OpenAPI schema: unless every one of its
     objects is one this run has already had validated on this cluster (the schema check is per object)."""
-    return not checked_digests or not set(rendered_digests) <= set(checked_digests)
+    return not set(rendered_digests) <= set(checked_digests)
 
 
 def object_key(obj):
