@@ -113,13 +113,13 @@ def upgrade_arguments(release, namespace, chart_ref, version, values_file, repo_
     rollback policy are ours), --reuse-values/--reset-values (either silently disables
     --reset-then-reuse-values).
 
-    schema_checked: the render's objects have already been validated against the API server's OpenAPI
-    schema, so helm does not fetch and check it again (--disable-openapi-validation): on a real API server
-    that check is about 6 of the 7 CPU-seconds of a helm upgrade (make bench). milvus_helm_hop passes it to
-    the upgrade that follows its validating dry run of the same chart and values, and to a dry run whose
-    objects it then compares with the ones an earlier hop validated (rendering again with the check if any is
-    new). The API server still validates every object helm writes.
+    schema_checked: the server-side dry run of this same chart and values has just validated the render
+    against the API server's OpenAPI schema (milvus_helm_hop runs it before every upgrade), so the upgrade
+    does not fetch and check it again: on a real API server that check is about 6 of the 7 CPU-seconds of
+    a helm upgrade (make bench). The API server still validates every object helm writes.
     """
+    if dry_run and schema_checked:
+        raise ValueError("a dry run is the schema check itself")
     args = ["upgrade", release] + chart_arguments(chart_ref, repo_url) + [
         "--namespace", namespace,
         "--version", version,

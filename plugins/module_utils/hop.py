@@ -174,14 +174,14 @@ def _render(values, object_lines):
     return "\n".join(lines + ["# objects"] + object_lines) + "\n"
 
 
-def rollout_lines(order, paused, held=()):
-    """How an ordered hop rolls out, for check mode and the diff: what is paused, then the resume order."""
+def rollout_lines(order, paused, kept=()):
+    """How an ordered hop rolls out, for check mode and the diff: what is paused and kept, then the order."""
     if not order:
         return []
     lines = ["pause before helm upgrade: %s" % (", ".join("%s (%s)" % (entry["deployment"], entry["component"])
                                                           for entry in paused) or "nothing (no Deployment changes)")]
     lines.append("then resume one at a time, each once the ones before it are rolled out: %s" % " -> ".join(order))
-    if held:
-        lines.append("%s stay%s paused on the old version until the next hop removes %s" % (
-            ", ".join(held), "s" if len(held) == 1 else "", "it" if len(held) == 1 else "them"))
+    if kept:
+        lines.append("keep (helm.sh/resource-policy=keep) on the old version, deleted once the rest is rolled out: %s"
+                     % ", ".join("%s (%s)" % (entry["deployment"], entry["component"]) for entry in kept))
     return lines

@@ -295,6 +295,22 @@ class Kube(object):
         return self._json("PATCH", resource_path(kind, namespace, name), body=patch,
                           content_type="application/merge-patch+json")
 
+    def delete(self, kind, namespace, name, uid):
+        """Delete the object with this uid (a precondition: never one of the same name created since); its
+        dependents go in the background, as helm's own removals do. An object already gone is no error."""
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background",
+                "preconditions": {"uid": uid}}
+        path = resource_path(kind, namespace, name)
+        response = self.request("DELETE", path, body=body)
+        if response.status == 404:
+            return
+        if response.status == 409:
+            raise Conflict("DELETE %s: %s" % (path, _reason(response.data)))
+        if response.status >= 400:
+            raise KubeError("Kubernetes API DELETE %s failed with %s: %s" % (path, response.status,
+                                                                              _reason(response.data)),
+                            transient=response.status in TRANSIENT_STATUS)
+
     # -- the upgrade lock (coordination.k8s.io Lease) -------------------------------------------
 
     def read_lease(self, namespace, name):

@@ -12,8 +12,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
-import json
 
 from ansible.module_utils.common.yaml import HAS_YAML, yaml_load_all
 
@@ -36,25 +34,6 @@ def parse_manifest(text):
         else:
             objects.append(document)
     return objects
-
-
-def release_manifest(release):
-    """The manifest of a release helm printed as JSON (--output json), its hooks' objects included."""
-    hooks = [hook.get("manifest") or "" for hook in (release or {}).get("hooks") or []]
-    return "\n---\n".join([(release or {}).get("manifest") or ""] + hooks)
-
-
-def object_digests(text):
-    """The sorted sha256 of each object of a manifest, as canonical JSON: two renders of the same objects have
-    the same digests, whatever the document or key order; any changed field changes one."""
-    return sorted(set(hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode())
-                      .hexdigest() for obj in parse_manifest(text)))
-
-
-def schema_check_needed(checked_digests, rendered_digests):
-    """Whether a render must still be validated against the cluster's OpenAPI schema: unless every one of its
-    objects is one this run has already had validated on this cluster (the schema check is per object)."""
-    return not set(rendered_digests) <= set(checked_digests)
 
 
 def object_key(obj):

@@ -7,8 +7,10 @@ Helm changes every Deployment of a hop at once. Deployments paused before ``helm
 template without rolling it out (helm's three-way merge keeps ``spec.paused``, a field only the live
 object has), and are resumed here one at a time: each only once every component before it in the order
 is rolled out. The streaming node is new in hop 2, so helm creates it running; it turns ready only after
-a 2.6 mixcoord is active, and so is awaited right after mixcoord. The index node is held paused on 2.5
-until a last helm step removes it, after the proxy runs 2.6.
+a 2.6 mixcoord is active, and so is awaited right after mixcoord. The index node, which hop 2 removes, must
+serve until the proxy runs 2.6: it is kept on 2.5 by ``helm.sh/resource-policy: keep`` (helm reads the live
+object's annotation before deleting a removed object, and skips it) and deleted by the wait once every
+component of the order is rolled out.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,10 +21,13 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.names import CHA
 
 # milvus#42492; the Milvus Operator follows the same order.
 ROLLOUT_ORDER = ("mixcoord", "streamingnode", "querynode", "datanode", "proxy")
-# held paused by the ordered hop 2, removed by the hop after it
-HELD_UNTIL_REMOVED = ("indexnode",)
+# removed by hop 2, but kept running on 2.5 until the ordered rollout is done, then deleted by the wait
+KEPT_UNTIL_ROLLED_OUT = ("indexnode",)
 # set on the Deployments this collection paused, with the hop that paused them; removed on resume
 PAUSED_ANNOTATION = "milvusops.cluster/paused-for"
+# set on the Deployments this collection kept out of helm's removal, with the hop; the wait deletes them
+KEPT_ANNOTATION = "milvusops.cluster/kept-until-rolled-out"
+HELM_RESOURCE_POLICY = "helm.sh/resource-policy"
 READY = "ready"
 
 
@@ -69,6 +74,42 @@ def deployments_to_pause(changed, rendered_objects, release, name=CHART_NAME):
     return sorted(targets, key=lambda entry: rollout_position(entry["component"]))
 
 
+def deployments_to_keep(removed, live_objects, release, kept_components, name=CHART_NAME):
+    """The Milvus Deployments a hop removes that must keep running until its rollout is done, as
+    [{"component", "deployment"}]: the ones to mark for keeping before helm.
+
+    removed is object_diff()'s "removed" list; live_objects the release's current manifest.
+    """
+    removed_names = set(entry["name"] for entry in removed or [] if entry.get("kind") == "Deployment")
+    targets = []
+    for obj in live_objects or []:
+        metadata = obj.get("metadata") or {}
+        if obj.get("kind") != "Deployment" or metadata.get("name") not in removed_names:
+            continue
+        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release:
+            continue
+        component = component_of(obj, name)
+        if component in (kept_components or ()):
+            targets.append({"component": component, "deployment": metadata["name"]})
+    return sorted(targets, key=lambda entry: (entry["component"], entry["deployment"]))
+
+
+def kept_deployments(deployments, release, name=CHART_NAME):
+    """[{"component", "deployment", "uid", "hop"}] of the release's Milvus Deployments kept by an ordered hop."""
+    found = []
+    for deployment in deployments or []:
+        metadata = deployment.get("metadata") or {}
+        annotations = metadata.get("annotations") or {}
+        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release or \
+                KEPT_ANNOTATION not in annotations or metadata.get("deletionTimestamp"):
+            continue
+        component = component_of(deployment, name)
+        if component:
+            found.append({"component": component, "deployment": metadata.get("name"), "uid": metadata.get("uid"),
+                          "hop": annotations[KEPT_ANNOTATION]})
+    return sorted(found, key=lambda entry: (entry["component"], entry["deployment"]))
+
+
 def rollout_position(component, order=ROLLOUT_ORDER):
     """Sort key: the components of the order first, in its order, then any other by name."""
     return (order.index(component), "") if component in order else (len(order), component)
@@ -84,64 +125,86 @@ def resume_patch():
     return {"metadata": {"annotations": {PAUSED_ANNOTATION: None}}, "spec": {"paused": None}}
 
 
-def to_resume(order, held, components, paused):
+def keep_patch(hop_name):
+    """The merge patch that keeps a Deployment through the helm upgrade that removes it, and says which hop."""
+    return {"metadata": {"annotations": {HELM_RESOURCE_POLICY: "keep", KEPT_ANNOTATION: "hop %s" % hop_name}}}
+
+
+def to_resume(order, components, paused):
     """The components to resume now: [] while the next one in the order is still rolling out.
 
     components: readiness verdict components ({component: {"state", ...}}); paused: the components whose
     Deployment is paused. Walking the order, the first paused component is resumed once every component
     before it is ready; a component of the order the release lacks is skipped (a missing one that is
-    expected is the readiness check's business). Paused components outside the order and not held are
-    resumed together once the whole order is ready; with an empty order that is at once.
+    expected is the readiness check's business). Paused components outside the order are resumed together
+    once the whole order is ready; with an empty order that is at once.
     """
-    held, paused = set(held or ()), set(paused or ())
+    paused = set(paused or ())
     for component in order or ():
-        if component in held:
-            continue
         if component in paused:
             return [component]
         info = components.get(component)
         if info is not None and info.get("state") != READY:
             return []
-    return sorted(component for component in paused if component not in held and component not in (order or ()))
+    return sorted(component for component in paused if component not in (order or ()))
 
 
-def paused_waiting(order, held, paused, check_mode=False):
+def rolled_out(components, paused, removed):
+    """True once nothing is left paused and every component the hop keeps is ready (the removed ones aside)."""
+    if paused:
+        return False
+    return all(info.get("state") == READY for component, info in components.items() if component not in removed)
+
+
+def to_delete(components, paused, kept, removed):
+    """The kept Deployments ([{"component", "deployment", ...}]) to delete now: those of a component the hop
+    removes, once rolled_out(); [] before. A kept Deployment of a component the hop does not remove stays."""
+    removed = set(removed or ())
+    if not rolled_out(components, paused, removed):
+        return []
+    return [entry for entry in kept or [] if entry["component"] in removed]
+
+
+def paused_waiting(order, paused, check_mode=False):
     """The 'waiting for' lines of the paused components (what a person watching the rollout needs)."""
-    held = set(held or ())
-    active = [component for component in order or () if component not in held]
+    order = list(order or ())
     lines = []
-    for component in sorted(paused, key=lambda c: rollout_position(c, tuple(order or ()))):
-        if component in held:
-            lines.append("%s: paused on its old version until the hop after this one removes it" % component)
-        elif check_mode:
+    for component in sorted(paused, key=lambda c: rollout_position(c, tuple(order))):
+        if check_mode:
             lines.append("%s: paused (check mode resumes nothing)" % component)
         else:
-            before = active[:active.index(component)] if component in active else active
+            before = order[:order.index(component)] if component in order else order
             lines.append("%s: paused until %s %s rolled out" % (
                 component, ", ".join(before) or "the components before it", "is" if len(before) == 1 else "are"))
     return lines
 
 
-def still_paused_message(paused, held=()):
-    """The sentence every failure of an ordered hop ends with, so no cluster is left paused unsaid."""
-    entries = sorted(paused or [], key=lambda entry: rollout_position(entry["component"]))
-    waiting = [entry for entry in entries if entry["component"] not in (held or ())]
-    kept = [entry for entry in entries if entry["component"] in (held or ())]
+def kept_waiting(kept, check_mode=False):
+    """The 'waiting for' lines of the kept Deployments."""
+    what = "check mode deletes nothing" if check_mode else "deleted once every other component is rolled out"
+    return ["%s: Deployment %s kept on its old version (%s)" % (entry["component"], entry["deployment"], what)
+            for entry in kept or []]
+
+
+def still_paused_message(paused, kept=()):
+    """The sentence every failure of an ordered hop ends with, so no cluster is left paused or kept unsaid."""
+    waiting = sorted(paused or [], key=lambda entry: rollout_position(entry["component"]))
     parts = []
     if waiting:
         parts.append("Still paused: %s. The next run resumes them in order (%s); to roll them out by hand instead: "
                      "kubectl rollout resume deployment <name>" % (
                          ", ".join("%(deployment)s (%(component)s)" % entry for entry in waiting), ", ".join(ROLLOUT_ORDER)))
     if kept:
-        parts.append("%s stay%s paused on the old version until the next run's last step removes %s" % (
-            ", ".join("%(deployment)s (%(component)s)" % entry for entry in kept), "s" if len(kept) == 1 else "",
-            "it" if len(kept) == 1 else "them"))
+        parts.append("%s %s kept on the old version (annotation %s); the next run deletes %s once every component "
+                     "runs the new one" % (", ".join("%(deployment)s (%(component)s)" % entry for entry in kept),
+                                           "is" if len(kept) == 1 else "are", KEPT_ANNOTATION,
+                                           "it" if len(kept) == 1 else "them"))
     return "; ".join(parts)
 
 
-def ending_with_still_paused(message, paused, held=()):
-    """message, then still_paused_message() as its last sentence when anything is still paused."""
-    text = still_paused_message(paused, held)
+def ending_with_still_paused(message, paused, kept=()):
+    """message, then still_paused_message() as its last sentence when anything is still paused or kept."""
+    text = still_paused_message(paused, kept)
     return "%s. %s" % (message, text) if text else message
 
 

@@ -19,7 +19,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils import mq as mql
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     SEPARATE_COORDINATORS, component_of, configmap_mismatch, default_layout)
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
-    HELD_UNTIL_REMOVED, ROLLOUT_ORDER, paused_deployments)
+    KEPT_UNTIL_ROLLED_OUT, ROLLOUT_ORDER, kept_deployments, paused_deployments)
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import (
     format_tag, parse_chart_version, parse_helm_version, parse_kube_version, parse_milvus_tag, split_image,
     try_parse_milvus_tag)
@@ -41,8 +41,6 @@ DEFAULT_OPTIONS = {
 
 HOP_MIXCOORD = "mixcoord"
 HOP_STREAMING = "streaming"
-# the ordered hop 2's last helm step: the index node goes once the proxy runs 2.6
-HOP_INDEXNODE = "indexnode"
 
 COORDINATOR_VALUE_KEYS = {
     "rootcoord": "rootCoordinator",
@@ -150,11 +148,9 @@ class _Planner(object):
                 hop2_chart = self.release.get("chart_version")
                 self.warn("hop 2 keeps the release's chart %s, newer than target_chart %s (never a chart "
                           "downgrade)" % (hop2_chart, self.opts["target_chart"]))
-            # the ordered hop 2 holds the index node (there after hop 1) paused on 2.5 for a last step to remove
-            hold_indexnode = self.opts["ordered_rollout"] and ("indexnode" in components or bool(hops))
-            hops.append(self.hop2(target, hop2_chart, repository, prefix, hop_suffix, pins, hold_indexnode))
-            if hold_indexnode:
-                hops.append(self.hop_indexnode(target, hop2_chart, repository, prefix, hop_suffix, pins))
+            # the ordered hop 2 keeps the index node (there after hop 1) on 2.5 until the proxy runs 2.6
+            keep_indexnode = self.opts["ordered_rollout"] and ("indexnode" in components or bool(hops))
+            hops.append(self.hop2(target, hop2_chart, repository, prefix, hop_suffix, pins, keep_indexnode))
         else:
             if running.version > target.version:
                 self.warn("running %s is newer than the target %s: nothing to do (never a downgrade)"
@@ -445,30 +441,19 @@ class _Planner(object):
                       "index node on while Milvus is 2.5" % chart_text)
         return _hop(HOP_MIXCOORD, chart_text, repository, tag, values, HOP1_COMPONENTS, HOP1_REMOVED)
 
-    def hop2_values(self, target, repository, prefix, suffix, pins, indexnode):
+    def hop2(self, target, chart, repository, prefix, suffix, pins, keep_indexnode):
+        """Hop 2: streaming on, index node off. Ordered: its Deployments paused before helm and resumed in
+        ROLLOUT_ORDER, the index node kept on 2.5 until they are rolled out. All at once (ordered_rollout off):
+        helm changes everything at once and deletes the index node."""
         tag = format_tag(target, suffix=suffix, prefix=prefix)
         values = _image_values(repository, tag)
         _deep_set(values, coordinator_values())
-        _deep_set(values, {"streaming": {"enabled": True}, "indexNode": {"enabled": indexnode}})
+        _deep_set(values, {"streaming": {"enabled": True}, "indexNode": {"enabled": False}})
         _deep_set(values, copy.deepcopy(pins))
-        return tag, values
-
-    def hop2(self, target, chart, repository, prefix, suffix, pins, hold_indexnode):
-        """Hop 2. Ordered: its Deployments paused before helm and resumed in ROLLOUT_ORDER; the index node
-        kept (paused) when a last hop removes it. All at once (ordered_rollout off): today's single step."""
-        tag, values = self.hop2_values(target, repository, prefix, suffix, pins, hold_indexnode)
-        removed = sorted(SEPARATE_COORDINATORS) if hold_indexnode else HOP2_REMOVED
-        hop = _hop(HOP_STREAMING, chart, repository, tag, values, HOP2_COMPONENTS, removed)
+        hop = _hop(HOP_STREAMING, chart, repository, tag, values, HOP2_COMPONENTS, HOP2_REMOVED)
         if self.opts["ordered_rollout"]:
             hop.update(resume_order=list(ROLLOUT_ORDER),
-                       held_components=list(HELD_UNTIL_REMOVED) if hold_indexnode else [])
-        return hop
-
-    def hop_indexnode(self, target, chart, repository, prefix, suffix, pins):
-        """The ordered hop 2's last step: hop 2's values with the index node disabled (helm deletes it)."""
-        tag, values = self.hop2_values(target, repository, prefix, suffix, pins, False)
-        hop = _hop(HOP_INDEXNODE, chart, repository, tag, values, HOP2_COMPONENTS, HOP2_REMOVED)
-        hop["resume_order"] = list(ROLLOUT_ORDER)
+                       kept_components=list(KEPT_UNTIL_ROLLED_OUT) if keep_indexnode else [])
         return hop
 
     def paused(self):
@@ -482,6 +467,12 @@ class _Planner(object):
             self.warn("Deployments %s were paused by an ordered hop that stopped (%s): this run resumes them in "
                       "order (%s)" % (", ".join("%s (%s)" % (e["deployment"], e["component"]) for e in ours),
                                       ", ".join(sorted(set(e["hop"] or "?" for e in ours))), ", ".join(ROLLOUT_ORDER)))
+        kept = kept_deployments(self.o.get("deployments") or [], self.rel, self.name)
+        if kept:
+            self.warn("Deployments %s were kept on the old version by an ordered hop that stopped (%s): this run "
+                      "deletes them once every other component is rolled out" % (
+                          ", ".join("%s (%s)" % (e["deployment"], e["component"]) for e in kept),
+                          ", ".join(sorted(set(e["hop"] for e in kept)))))
         if theirs:
             self.block("Deployments %s are paused, and not by milvusops.cluster: a hop's changes to them would not "
                        "roll out. Resume them (kubectl rollout resume deployment %s -n %s) or finish what paused "
@@ -573,7 +564,7 @@ def _hop(name, chart_version, repository, tag, values, expected, removed):
         "expected_components": list(expected),
         "removed_components": list(removed),
         "resume_order": [],
-        "held_components": [],
+        "kept_components": [],
     }
 
 
@@ -669,12 +660,12 @@ def describe(result):
             ", ".join(adds) or "-", ", ".join(removes) or "-"))
         lines.append("  sets %s" % ", ".join("%s=%s" % (key, show_value(value)) for key, value
                                              in sorted(flatten_values(hop["values"]).items())))
-        if hop.get("resume_order") and hop["name"] != HOP_INDEXNODE:
+        if hop.get("resume_order"):
             lines.append("  rolls out in order: the Deployments it changes are paused before helm upgrade, then "
-                         "resumed one at a time: %s%s" % (" -> ".join(hop["resume_order"]), "; %s stays paused on "
-                                                          "the old version until the next hop removes it"
-                                                          % ", ".join(hop["held_components"])
-                                                          if hop.get("held_components") else ""))
+                         "resumed one at a time: %s%s" % (" -> ".join(hop["resume_order"]), "; %s kept on the old "
+                                                          "version until they are rolled out, then deleted"
+                                                          % ", ".join(hop["kept_components"])
+                                                          if hop.get("kept_components") else ""))
     seen = []
     for text in result["warnings"]:
         if text not in seen:

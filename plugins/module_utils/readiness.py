@@ -175,15 +175,13 @@ def _unschedulable(pod):
 
 
 def assess(deployments, replicasets, pods, expected_image, expected_components=None, removed_components=None,
-           release=None, name=CHART_NAME, held_components=None):
+           release=None, name=CHART_NAME):
     """Judge a rollout. Returns {"state", "components", "failures", "waiting_for"} (see module docstring).
 
     expected_components None means: every Milvus Deployment present is expected. name is the chart name
-    in app.kubernetes.io/name (the release's nameOverride, if any). held_components are left as they are
-    (the ordered hop 2 keeps the index node paused on 2.5 until the hop after it removes it).
+    in app.kubernetes.io/name (the release's nameOverride, if any).
     """
     removed = set(removed_components or ())
-    held = set(held_components or ())
     by_component = {}
     for dep in deployments or []:
         comp = component_of(dep, release, name)
@@ -195,9 +193,9 @@ def assess(deployments, replicasets, pods, expected_image, expected_components=N
         if comp:
             pods_by_component.setdefault(comp, []).append(pod)
     expected = set(expected_components) if expected_components is not None else \
-        set(c for c in by_component if c not in removed and c not in held)
+        set(c for c in by_component if c not in removed)
     # Any other Milvus Deployment still present must also be rolled out on the expected image.
-    judged = sorted(expected | set(c for c in by_component if c not in removed and c not in held))
+    judged = sorted(expected | set(c for c in by_component if c not in removed))
 
     components, failures, waiting = {}, [], []
     for comp in judged:
@@ -231,11 +229,10 @@ def assess(deployments, replicasets, pods, expected_image, expected_components=N
 
 def assess_snapshot(snapshot):
     """assess() over a dict {"deployments", "replicasets", "pods", "expected_image", "expected_components",
-    "removed_components", "release", "name", "held_components"}."""
+    "removed_components", "release", "name"}."""
     return assess(snapshot.get("deployments"), snapshot.get("replicasets"), snapshot.get("pods"),
                   snapshot.get("expected_image"), snapshot.get("expected_components"),
-                  snapshot.get("removed_components"), snapshot.get("release"), snapshot.get("name") or CHART_NAME,
-                  snapshot.get("held_components"))
+                  snapshot.get("removed_components"), snapshot.get("release"), snapshot.get("name") or CHART_NAME)
 
 
 def _judge_component(comp, deps, pods, replicasets, expected_image):

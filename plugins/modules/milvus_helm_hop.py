@@ -25,9 +25,6 @@ description:
   - The dry run also validates the render against the cluster's OpenAPI schema; the upgrade that follows, of
     the same chart and values, passes C(--disable-openapi-validation) rather than fetch and check the schema a
     second time (most of a helm upgrade's CPU on a real API server). The API server validates what it writes.
-  - With O(schema_checked_objects) (the RV(schema_checked) of the hop before, on the same cluster), the dry
-    run renders without the check, and renders again with it only if an object is not among those already
-    validated. The last step of the ordered hop 2 only removes the index node, so it is not checked twice.
   - Never uses C(--install), C(--atomic), C(--wait), C(--reuse-values) or C(--reset-values). Readiness is
     M(milvusops.cluster.milvus_wait_ready)'s job, and there is no supported way back from 2.6 to 2.5.
   - Refuses a release whose last revision is pending (another operation is in progress or was killed).
@@ -105,10 +102,15 @@ options:
     type: list
     elements: str
     default: []
-  held_components:
+  kept_components:
     description:
-      - Components the hop keeps paused on their old version for a later hop to remove (the index node in the
-        ordered hop 2). Only shown in the diff and the result; the wait leaves them alone.
+      - Components the hop removes whose Deployments must keep running on the old version until the rest has
+        rolled out (the index node in the ordered hop 2, which serves until the proxy runs 2.6). Right before
+        C(helm upgrade) their Deployments are annotated C(helm.sh/resource-policy=keep), which makes helm leave
+        them in place, and C(milvusops.cluster/kept-until-rolled-out);
+        M(milvusops.cluster.milvus_wait_ready) deletes them once every other component is rolled out.
+      - If C(helm upgrade) fails they stay annotated (the error says so); the next run's hop removes them the same
+        way.
     type: list
     elements: str
     default: []
@@ -132,13 +134,6 @@ options:
         description: Whether O(layout.configmap) comes from C(customConfigMap).
         type: bool
         default: false
-  schema_checked_objects:
-    description:
-      - Digests of objects this run has already had validated against this cluster's OpenAPI schema (the
-        RV(schema_checked) of the previous hop). Empty, the render is always validated.
-    type: list
-    elements: str
-    default: []
   renew_lock:
     description:
       - The upgrade lock this run holds (as M(milvusops.cluster.milvus_lock) takes it), renewed right before
@@ -264,14 +259,6 @@ data_store_images:
   elements: dict
   sample: [{name: rel-etcd, container: etcd, before: "docker.io/milvusdb/etcd:3.5.5-r2",
             after: "docker.io/milvusdb/etcd:3.5.18-r1"}]
-schema_checked:
-  description:
-    - The sha256 of each object of the hop's render (canonical JSON), all validated against the cluster's
-      OpenAPI schema; pass it to the next hop as O(schema_checked_objects).
-  returned: when the hop is not already applied
-  type: list
-  elements: str
-  sample: [0b8c1f0e5d0f4ad7c1e2b9a3f6d8e7c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9]
 lock:
   description: The lock O(renew_lock) renewed before C(helm upgrade), and until when it holds.
   returned: when O(renew_lock) is set and helm upgrade ran
@@ -281,11 +268,13 @@ lock:
 rollout:
   description:
     - With O(rollout_order), how the hop rolls out. C(paused) lists the Deployments paused before C(helm upgrade)
-      (in check mode, the ones that would be); C(still_paused), on failure, the ones left paused.
+      (in check mode, the ones that would be); C(kept), those of O(kept_components) the hop removes, annotated to
+      stay (see there); C(still_paused), on failure, the ones left paused.
   returned: when O(rollout_order) is set and the hop is not already applied
   type: dict
-  sample: {order: [mixcoord, streamingnode, querynode, datanode, proxy], held: [indexnode],
-           paused: [{component: mixcoord, deployment: rel-milvus-mixcoord}, {component: proxy, deployment: rel-milvus-proxy}]}
+  sample: {order: [mixcoord, streamingnode, querynode, datanode, proxy],
+           paused: [{component: mixcoord, deployment: rel-milvus-mixcoord}, {component: proxy, deployment: rel-milvus-proxy}],
+           kept: [{component: indexnode, deployment: rel-milvus-indexnode}]}
 values_before:
   description: Stored user values before the hop, secrets hidden.
   returned: always
@@ -321,10 +310,9 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import (
     HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR, Kube, KubeError)
 from ansible_collections.milvusops.cluster.plugins.module_utils.lease import LockLost, renew
-from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import (
-    object_digests, parse_manifest, release_manifest, schema_check_needed)
+from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import parse_manifest
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
-    deployments_to_pause, ending_with_still_paused, pause_patch, resume_patch)
+    deployments_to_keep, deployments_to_pause, ending_with_still_paused, keep_patch, pause_patch, resume_patch)
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX, merge_values
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_text, redact_values
 from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
@@ -343,14 +331,13 @@ def argument_spec():
         allow_statefulset_removal=dict(type="bool", default=False),
         secret_values=dict(type="list", elements="str", default=[], no_log=False),
         rollout_order=dict(type="list", elements="str", default=[]),
-        held_components=dict(type="list", elements="str", default=[]),
+        kept_components=dict(type="list", elements="str", default=[]),
         layout=dict(type="dict", options=dict(
             fullname=dict(type="str"),
             name=dict(type="str", default="milvus"),
             configmap=dict(type="str"),
             custom_configmap=dict(type="bool", default=False),
         )),
-        schema_checked_objects=dict(type="list", elements="str", default=[]),
         renew_lock=dict(type="dict", options=dict(
             holder=dict(type="str", required=True),
             purpose=dict(type="str", required=True),
@@ -391,8 +378,7 @@ def apply_with_retries(helm, values_file, upgrade, params, fail, result):
     release, namespace = params["release"], params["namespace"]
     for attempt in range(1, UPGRADE_ATTEMPTS + 1):
         try:
-            # every object of the render was validated against the OpenAPI schema before: by the dry run of these
-            # same arguments, or by the hop before it
+            # the render was validated against the OpenAPI schema by the dry run of these same arguments
             applied = helm.upgrade(values_file=values_file, schema_checked=True, **upgrade) or {}
             if applied.get("version"):
                 return applied["version"]
@@ -428,20 +414,28 @@ def connect(params, fail):
 
 
 class Pauser(object):
-    """Pauses the Deployments of an ordered hop right before helm upgrade, and on a failed upgrade resumes
-    the ones helm did not change (their rollout would be today's), naming the ones it leaves paused."""
+    """Right before helm upgrade: keeps the Deployments of an ordered hop that it removes too early, and pauses
+    the ones it changes. On a failed upgrade resumes the paused ones helm did not change (their rollout would
+    be today's), naming the ones it leaves paused and the kept ones."""
 
-    def __init__(self, params, kube, targets, fail):
-        self.params, self.client, self.targets, self._fail = params, kube, targets, fail
+    def __init__(self, params, kube, targets, kept, fail):
+        self.params, self.client, self.targets, self.to_keep, self._fail = params, kube, targets, kept, fail
         self.templates = {}
         self.paused = []
+        self.kept = []
 
     def pause(self):
-        kube = self.client
+        kube, hop = self.client, self.params["hop_name"]
+        for entry in self.to_keep:
+            try:
+                kube.merge_patch("Deployment", self.params["namespace"], entry["deployment"], keep_patch(hop))
+            except KubeError as exc:
+                self.fail("annotating Deployment %s to be kept before helm upgrade failed: %s"
+                          % (entry["deployment"], exc))
+            self.kept.append(entry)
         for entry in self.targets:
             try:
-                live = kube.merge_patch("Deployment", self.params["namespace"], entry["deployment"],
-                                        pause_patch(self.params["hop_name"]))
+                live = kube.merge_patch("Deployment", self.params["namespace"], entry["deployment"], pause_patch(hop))
             except KubeError as exc:
                 self.fail("pausing Deployment %s before helm upgrade failed: %s" % (entry["deployment"], exc))
             self.templates[entry["deployment"]] = (live.get("spec") or {}).get("template")
@@ -459,7 +453,7 @@ class Pauser(object):
                 pass
             still.append(entry)
         extra["rollout"] = dict(extra.get("rollout") or {}, still_paused=still)
-        self._fail(ending_with_still_paused(msg, still, self.params["held_components"]), **extra)
+        self._fail(ending_with_still_paused(msg, still, self.kept), **extra)
 
 
 def main():
@@ -516,19 +510,12 @@ def run(module):
     if state["applied"]:
         module.exit_json(**result)
 
-    checked_before = params["schema_checked_objects"]
     with PrivateValuesFile(params["values"]) as values_file:
         try:
             with ThreadPoolExecutor(max_workers=2) as pool:
-                rendering = pool.submit(helm.upgrade, values_file=values_file, dry_run=True,
-                                        schema_checked=bool(checked_before), **upgrade)
+                rendering = pool.submit(helm.upgrade, values_file=values_file, dry_run=True, **upgrade)
                 live = pool.submit(helm.get_manifest, release, namespace)
                 rendered, live_manifest = rendering.result(), live.result()
-            result["schema_checked"] = object_digests(release_manifest(rendered))
-            if checked_before and schema_check_needed(checked_before, result["schema_checked"]):
-                # an object the hop before did not have validated: render again, with the check
-                rendered = helm.upgrade(values_file=values_file, dry_run=True, **upgrade)
-                result["schema_checked"] = object_digests(release_manifest(rendered))
         except HelmError as exc:
             fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
         changes = object_changes(live_manifest, rendered.get("manifest", ""))
@@ -541,26 +528,28 @@ def run(module):
         if refusal:
             fail(refusal + "; nothing was changed", **result)
         result["changed"] = True
-        to_pause = []
+        to_pause, to_keep = [], []
         if params["rollout_order"]:
+            chart_name = (params["layout"] or {}).get("name") or "milvus"
             to_pause = deployments_to_pause(changes["changed"], parse_manifest(rendered.get("manifest", "")),
-                                            release, (params["layout"] or {}).get("name") or "milvus")
-            result["rollout"] = {"order": params["rollout_order"], "paused": to_pause,
-                                 "held": params["held_components"]}
+                                            release, chart_name)
+            to_keep = deployments_to_keep(changes["removed"], parse_manifest(live_manifest), release,
+                                          params["kept_components"], chart_name)
+            result["rollout"] = {"order": params["rollout_order"], "paused": to_pause, "kept": to_keep}
         if module._diff:
             result["diff"] = diff_text(redact_values(values_before, params["secret_values"]),
                                        redact_values(values_after, params["secret_values"]), changes,
-                                       rollout_lines(params["rollout_order"], to_pause, params["held_components"]))
+                                       rollout_lines(params["rollout_order"], to_pause, to_keep))
         if module.check_mode:
             module.exit_json(**result)
-        kube = connect(params, fail) if to_pause or params["renew_lock"] else None
+        kube = connect(params, fail) if to_pause or to_keep or params["renew_lock"] else None
         if params["renew_lock"]:
             try:
                 renewed = renew(params, params["renew_lock"], kube)
             except LockLost as exc:
                 fail("lost the upgrade lock before helm upgrade: %s" % exc, **result)
             result["lock"] = dict((key, renewed[key]) for key in ("lease", "holder", "expires"))
-        pauser = Pauser(params, kube, to_pause, fail) if to_pause else None
+        pauser = Pauser(params, kube, to_pause, to_keep, fail) if to_pause or to_keep else None
         if pauser:
             pauser.pause()
         result["started"] = time.time()

@@ -89,8 +89,9 @@ options:
     description:
       - Plan hop 2 in the component order Milvus engineers give (milvus#42492) instead of helm's all at once.
         The hop pauses the Deployments it changes before C(helm upgrade); the wait resumes them one at a time
-        (mixcoord, then the new streaming node's readiness, querynode, datanode, proxy), and the index node,
-        held paused on 2.5, is removed by a last hop (C(indexnode)) once the proxy runs 2.6.
+        (mixcoord, then the new streaming node's readiness, querynode, datanode, proxy). The index node, which
+        hop 2 removes, is kept on 2.5 through its C(helm upgrade) (C(kept_components)) and deleted by the wait
+        once the proxy runs 2.6.
       - C(false) plans one hop 2 that removes the index node and rolls every component at once.
     type: bool
     default: true
@@ -268,24 +269,16 @@ plan:
       expected_components: [datanode, indexnode, mixcoord, proxy, querynode]
       removed_components: [datacoord, indexcoord, querycoord, rootcoord]
       resume_order: []
-      held_components: []
+      kept_components: []
     - name: streaming
       chart_version: 5.0.0
       image_tag: v2.6.4
       values: {image: {all: {repository: milvusdb/milvus, tag: v2.6.4}}, streaming: {enabled: true},
-               indexNode: {enabled: true}}
-      expected_components: [datanode, mixcoord, proxy, querynode, streamingnode]
-      removed_components: [datacoord, indexcoord, querycoord, rootcoord]
-      resume_order: [mixcoord, streamingnode, querynode, datanode, proxy]
-      held_components: [indexnode]
-    - name: indexnode
-      chart_version: 5.0.0
-      image_tag: v2.6.4
-      values: {image: {all: {repository: milvusdb/milvus, tag: v2.6.4}}, indexNode: {enabled: false}}
+               indexNode: {enabled: false}}
       expected_components: [datanode, mixcoord, proxy, querynode, streamingnode]
       removed_components: [datacoord, indexcoord, indexnode, querycoord, rootcoord]
       resume_order: [mixcoord, streamingnode, querynode, datanode, proxy]
-      held_components: []
+      kept_components: [indexnode]
 paused_deployments:
   description:
     - The release's paused Milvus Deployments. C(by_us) ones were paused by an ordered hop that stopped (the next

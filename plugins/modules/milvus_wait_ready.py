@@ -24,8 +24,11 @@ description:
     the same StatefulSets with the same uids, none of another family, streaming nodes reporting a WAL of that family).
   - Read only, except that it resumes the Deployments an ordered hop paused (see
     O(milvusops.cluster.milvus_helm_hop#module:rollout_order)), one at a time in the order of O(resume_order),
-    each once every component before it is rolled out, with the same fail-fast rules. A wait that stops (failure,
-    timeout, a killed run) leaves the rest paused and names them; the next wait resumes them in order.
+    each once every component before it is rolled out, with the same fail-fast rules; and that it deletes the
+    Deployments of O(removed_components) which the hop kept running on the old version (annotation
+    C(milvusops.cluster/kept-until-rolled-out), see O(milvusops.cluster.milvus_helm_hop#module:kept_components))
+    once nothing is paused and every other component is rolled out. A wait that stops (failure, timeout, a killed
+    run) leaves the rest paused or kept and names them; the next wait resumes and deletes them in order.
 author:
   - milvusops maintainers (@milvusops)
 requirements:
@@ -40,10 +43,10 @@ attributes:
     description: Use C(group/milvusops.cluster.milvus) in C(module_defaults) to set the connection options once.
   check_mode:
     support: full
-    description: Waits the same in check mode, but resumes nothing.
+    description: Waits the same in check mode, but resumes and deletes nothing.
   diff_mode:
     support: none
-    description: The only change, resuming paused Deployments, is listed in RV(rollout).
+    description: The only changes, resuming paused Deployments and deleting kept ones, are listed in RV(rollout).
 options:
   image_repository:
     description: Image repository every Milvus container must run.
@@ -128,15 +131,8 @@ options:
       - Components to resume in this order (mixcoord, streamingnode, querynode, datanode, proxy for hop 2); only
         Deployments paused by this collection (annotation C(milvusops.cluster/paused-for)) are resumed. A paused
         component is resumed once every component before it in the list is rolled out; paused components not in
-        the list (and not held) are resumed together once the whole list is, so an empty list resumes them all at
-        once. A component of the list that the release lacks is skipped.
-    type: list
-    elements: str
-    default: []
-  held_components:
-    description:
-      - Components left exactly as they are, neither judged nor resumed (the index node, which the ordered hop 2
-        keeps paused on 2.5 for the next hop to remove).
+        the list are resumed together once the whole list is, so an empty list resumes them all at once. A
+        component of the list that the release lacks is skipped.
     type: list
     elements: str
     default: []
@@ -239,7 +235,9 @@ rollout:
   description:
     - Per component, when it was resumed and first seen ready, in seconds since O(started) (the hop's start);
       C(write_outage_seconds), from the first pod of the new image running to the last component ready (for hop 2,
-      the window in which writes fail); C(still_paused), the Milvus Deployments paused when the wait ended.
+      the window in which writes fail); C(still_paused), the Milvus Deployments paused when the wait ended;
+      C(deleted), the kept Deployments it deleted, with the seconds since O(started); C(still_kept), the kept
+      Deployments left when the wait ended.
     - Times are what this wait saw; a wait that resumed an earlier run's rollout starts counting anew.
   returned: always
   type: dict
@@ -249,6 +247,8 @@ rollout:
     new_version_started: 3.9
     write_outage_seconds: 48.3
     still_paused: []
+    deleted: [{component: indexnode, deployment: vectors-milvus-indexnode, seconds: 61.2}]
+    still_kept: []
 message_queue_problems:
   description: What changed in the message queue (empty when nothing did).
   returned: when O(message_queue) is given and the rollout is ready
@@ -264,10 +264,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     connection_argument_spec, describe_target)
 from ansible_collections.milvusops.cluster.plugins.module_utils.endstate import healthz, message_queue_problems
-from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Kube, KubeError
+from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Conflict, Kube, KubeError
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import milvus_selector
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
-    ending_with_still_paused, paused_deployments, paused_waiting, resume_patch, rollout_position, timeline,
+    ending_with_still_paused, kept_deployments, kept_waiting, paused_deployments, paused_waiting, resume_patch,
+    rollout_position, timeline, to_delete,
     to_resume)
 from ansible_collections.milvusops.cluster.plugins.module_utils.readiness import (
     FAILED, READY, ROLLING, assess, new_image_running, restart_counts, restarts_since)
@@ -298,7 +299,6 @@ def argument_spec():
         )),
         settle=dict(type="int", default=0),
         resume_order=dict(type="list", elements="str", default=[]),
-        held_components=dict(type="list", elements="str", default=[]),
         healthz=dict(type="bool", default=True),
         message_queue=dict(type="dict"),
         layout=dict(type="dict", options=dict(
@@ -327,12 +327,14 @@ class Waiter(object):
         self.resumed_at, self.ready_at = {}, {}
         self.new_image_at = None
         self.paused = []        # the release's paused Milvus Deployments in the last snapshot
+        self.kept = []          # the release's kept Deployments (a hop's removal postponed) in the last snapshot
+        self.deleted = []
         self.resume_retry_at = None
 
     def judge(self, objects):
         return assess(objects["Deployment"], objects["ReplicaSet"], objects["Pod"], self.image(),
                       self.params["expected_components"] or None, self.params["removed_components"],
-                      self.params["release"], self.name, self.params["held_components"])
+                      self.params["release"], self.name)
 
     def image(self):
         return "%s:%s" % (self.params["image_repository"], self.params["image_tag"])
@@ -349,13 +351,17 @@ class Waiter(object):
             self.new_image_at = now
         self.paused = [entry for entry in paused_deployments(objects["Deployment"], self.params["release"], self.name)
                        if entry["component"] not in self.resumed_at or not entry["by_us"]]
+        gone = set(entry["uid"] for entry in self.deleted)
+        self.kept = [entry for entry in kept_deployments(objects["Deployment"], self.params["release"], self.name)
+                     if entry["uid"] not in gone]
 
     def resume_next(self, verdict, now):
-        """Resume what the order allows next; say what stays paused and why (never ready while ours are)."""
-        order, held = self.params["resume_order"], self.params["held_components"]
+        """Resume what the order allows next, then delete what was kept for after it; say what stays paused or
+        kept and why (never ready while ours are)."""
+        order = self.params["resume_order"]
         ours = dict((entry["component"], entry) for entry in self.paused if entry["by_us"])
         if ours and not self.module.check_mode:
-            for component in to_resume(order, held, verdict["components"], ours):
+            for component in to_resume(order, verdict["components"], ours):
                 try:
                     self.kube.merge_patch("Deployment", self.params["namespace"], ours[component]["deployment"],
                                           resume_patch())
@@ -368,21 +374,43 @@ class Waiter(object):
                 self.resumed_at[component] = now
                 del ours[component]
         self.paused = [entry for entry in self.paused if entry["component"] not in self.resumed_at or not entry["by_us"]]
-        waiting = [component for component in ours if component not in held]
-        verdict["waiting_for"].extend(paused_waiting(order, held, list(ours), self.module.check_mode))
+        if self.kept and not self.module.check_mode:
+            for entry in to_delete(verdict["components"], self.paused, self.kept, self.params["removed_components"]):
+                if self.delete_kept(entry, now):
+                    self.kept.remove(entry)
+        verdict["waiting_for"].extend(paused_waiting(order, list(ours), self.module.check_mode))
         verdict["waiting_for"].extend(
             "%s: Deployment %s is paused, not by milvusops.cluster: resume it (kubectl rollout resume deployment %s -n %s)"
             % (entry["component"], entry["deployment"], entry["deployment"], self.params["namespace"])
-            for entry in self.paused if not entry["by_us"] and entry["component"] not in held)
-        if waiting and verdict["state"] == READY:
+            for entry in self.paused if not entry["by_us"])
+        kept_removed = [entry for entry in self.kept if entry["component"] in self.params["removed_components"]]
+        verdict["waiting_for"].extend(kept_waiting(kept_removed, self.module.check_mode))
+        if (ours or kept_removed) and verdict["state"] == READY:
             verdict["state"] = ROLLING
+
+    def delete_kept(self, entry, now):
+        """Delete a kept Deployment (only the object we saw: its uid); False after a passing API error."""
+        try:
+            self.kube.delete("Deployment", self.params["namespace"], entry["deployment"], uid=entry["uid"])
+        except KubeError as exc:
+            # a Conflict: the name is another object's now; the next snapshot shows which
+            if not (exc.transient or isinstance(exc, Conflict)):
+                raise
+            self.view.errors.append("deleting %s: %s" % (entry["deployment"], exc))
+            self.resume_retry_at = now + 1
+            return False
+        self.deleted.append(dict(entry, seconds=round(max(now - (self.params.get("started") or self.started), 0.0), 1)))
+        return True
 
     def rollout(self):
         result = timeline(self.params.get("started") or self.started, self.resumed_at, self.ready_at,
                           self.new_image_at)
-        result.update(order=list(self.params["resume_order"]), held=list(self.params["held_components"]),
+        result.update(order=list(self.params["resume_order"]),
                       still_paused=[dict((key, entry[key]) for key in ("component", "deployment"))
-                                    for entry in sorted(self.paused, key=lambda e: rollout_position(e["component"]))])
+                                    for entry in sorted(self.paused, key=lambda e: rollout_position(e["component"]))],
+                      deleted=[dict((key, entry[key]) for key in ("component", "deployment", "seconds"))
+                               for entry in self.deleted],
+                      still_kept=[dict((key, entry[key]) for key in ("component", "deployment")) for entry in self.kept])
         return result
 
     def healthz_ok(self, deployments):
@@ -420,7 +448,7 @@ class Waiter(object):
                 try:
                     self.resume_next(verdict, now)
                 except KubeError as exc:
-                    return self.finish(dict(verdict, failures=[{"pod": "-", "container": "-", "reason": "resume failed",
+                    return self.finish(dict(verdict, failures=[{"pod": "-", "container": "-", "reason": "resume or delete failed",
                                                                 "message": str(exc)}]), failed=True)
                 if self.resume_retry_at:
                     wake_at = min(wake_at, self.resume_retry_at)
@@ -455,7 +483,7 @@ class Waiter(object):
         verdict = verdict or {"state": "unknown", "components": {}, "failures": [],
                               "waiting_for": ["the API server has not answered a list yet"]}
         rollout = self.rollout()
-        result = dict(changed=bool(self.resumed_at), ready=not (failed or timed_out or early), state=verdict["state"],
+        result = dict(changed=bool(self.resumed_at or self.deleted), ready=not (failed or timed_out or early), state=verdict["state"],
                       components=verdict["components"], waiting_for=verdict["waiting_for"],
                       failures=verdict["failures"], elapsed=round(time.time() - self.started, 3),
                       api_errors=list(self.view.errors), rollout=rollout)
@@ -464,8 +492,8 @@ class Waiter(object):
             target = "%s hop %s" % (target, self.params["hop_name"])
 
         def fail(msg):   # every failure ends saying what is still paused
-            self.module.fail_json(msg=ending_with_still_paused(msg, rollout["still_paused"],
-                                                               self.params["held_components"]), **result)
+            self.module.fail_json(msg=ending_with_still_paused(msg, rollout["still_paused"], rollout["still_kept"]),
+                                  **result)
 
         if failed:
             reasons = "; ".join(("pod %s container %s: %s %s" % (

@@ -6,10 +6,10 @@ Definitions (also printed by the benchmark):
 - hop k of a cluster starts at the first spec write (create, delete or generation change) of one of the
   release's Milvus Deployments after helm created release revision k (the Secret
   ``sh.helm.release.v1.<release>.v<N>``); kubesim's store is watched in-process for these writes. A server-side
-  dry run stores nothing, so it does not start a hop. The ordered hop 2 has a last step of its own (a helm
-  revision that removes the index node): the bench's hop 2 runs until that step has rolled out too, as the
-  all-at-once hop 2, which removes the index node at once, does (hop_windows(hops=2)). Its pauses are
-  written before hop 2's revision and so fall into hop 1's writes, not its end (a pause rolls nothing out).
+  dry run stores nothing, so it does not start a hop. Any revision after the last hop's counts as a step of it
+  (hop_windows(hops=2)). The ordered hop 2's pauses and keep annotations are written before hop 2's revision
+  and so fall into hop 1's writes, not its end (they roll nothing out); its deletion of the kept index node,
+  after the rollout, is a write of hop 2, and the index node's pods going (PodDeleted) can end it.
 - hop k ends at the last PodReady, DeploymentRolloutComplete or PodDeleted event (record.py) of a Milvus object
   (Deployment ``<fullname>-<component>`` or its pods) before hop k+1 starts. PodDeleted counts because the
   end state of a hop has no old or removed pod left; the MQ / etcd / MinIO StatefulSets are not part of it.
@@ -65,7 +65,7 @@ def _is_milvus(event, deployments):
 
 def hop_windows(record, events, run_start, hops=None):
     """[{hop, revision, start, writes_end, end, steps}] of one cluster (see the module docstring). With hops, the
-    revisions after the hops-th are steps of the last hop (the ordered hop 2's index-node removal)."""
+    revisions after the hops-th are steps of the last hop."""
     deployments = set(record["deployments"]) | set(w[2] for w in record["writes"])
     revisions = sorted((ts, rev) for ts, rev in record["revisions"] if ts >= run_start)
     starts = []

@@ -9,8 +9,8 @@ DEFINITIONS = {
     "ours-all-at-once": "the same as ours with milvus_ordered_rollout=false: helm rolls every Deployment of hop 2 out "
                         "at once (the ordered default pauses them before helm and resumes them one at a time)",
     "hop2": "hop 2 of a cluster, from helm's first Milvus Deployment write of hop 2 to the last PodReady / "
-            "DeploymentRolloutComplete / PodDeleted of a Milvus object, the ordered hop's last step (the index node's "
-            "removal) included; median cluster",
+            "DeploymentRolloutComplete / PodDeleted of a Milvus object, the index node's removal included; "
+            "median cluster",
     "outage": "write outage of hop 2, the same for both kinds, from the objects: the first Milvus pod of the 2.6 image "
               "Running -> the last one Ready; median cluster. 'report': our wait's own view of that window "
               "(rollout.write_outage_seconds of the cluster report, first 2.6 pod it saw running -> last component "

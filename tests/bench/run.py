@@ -32,7 +32,7 @@ PEER_PLAYBOOK = HERE / "peer" / "upgrade.yml"
 STATE = "v2510-separate-pulsar2"
 TARGET_COMPONENTS = ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"]
 TARGET_TAG = "v2.6.4"
-HOPS = 2   # from STATE: hop 1 (mixcoord) and hop 2 (streaming; the ordered one's index-node removal is a step of it)
+HOPS = 2   # from STATE: hop 1 (mixcoord) and hop 2 (streaming)
 MQ_PINS = ("--set pulsar.enabled=true --set pulsarv3.enabled=false --set kafka.enabled=false "
            "--set woodpecker.enabled=false --set externalPulsar.enabled=false --set externalKafka.enabled=false")
 

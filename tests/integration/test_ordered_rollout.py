@@ -3,7 +3,9 @@ controller's pause semantics, helm's three-way merge keeping spec.paused, kwok p
 
 The order is read back from the objects themselves: each component's 2.6 ReplicaSet is created by the
 Deployment controller only when the Deployment is resumed, and pods of 2.6 start 3 s late (a kwok stage),
-so one component's ReplicaSet is at least that much younger than the previous component's.
+so one component's ReplicaSet is at least that much younger than the previous component's. The index node,
+which hop 2 removes, is kept by helm (helm.sh/resource-policy: keep on the live object) and deleted by the wait
+once the proxy runs 2.6: a run that stops before leaves it running on 2.5, outside the release.
 """
 
 import time
@@ -12,7 +14,7 @@ from datetime import datetime
 import pytest
 
 CLUSTERS = [
-    ("ordered", "v2510-separate-pulsar2"),   # both hops: hop 1 keeps the index node, hop 2 holds it
+    ("ordered", "v2510-separate-pulsar2"),   # both hops: hop 1 keeps the index node, hop 2 removes it last
     ("stopped", "v2516-mixcoord"),
     ("crashing", "v2516-mixcoord"),
     ("foreign", "v2516-mixcoord"),
@@ -78,17 +80,32 @@ def paused(harness, name):
     return sorted(c for c, d in milvus_deployments(harness, name).items() if d["spec"].get("paused"))
 
 
+def assert_index_node_kept_outside_the_release(harness, name):
+    """The index node as a stopped hop 2 leaves it: running 2.5, kept by helm, no longer in the release."""
+    indexnode = milvus_deployments(harness, name)["indexnode"]
+    annotations = indexnode["metadata"]["annotations"]
+    assert annotations.get("helm.sh/resource-policy") == "keep", annotations
+    assert annotations.get("milvusops.cluster/kept-until-rolled-out") == "hop streaming", annotations
+    assert indexnode["spec"]["template"]["spec"]["containers"][0]["image"] == "milvusdb/milvus:v2.5.16"
+    assert indexnode["status"].get("readyReplicas") == indexnode["spec"]["replicas"], indexnode["status"]
+    manifest = harness.helm_json(name, "status", harness.fleet[name].release)["manifest"]
+    assert milvus_deployments(harness, name)["proxy"]["metadata"]["name"] in manifest
+    assert indexnode["metadata"]["name"] not in manifest, "helm still renders the index node"
+
+
 def test_check_mode_shows_what_is_paused_and_the_order_and_pauses_nothing(harness):
     result = run(harness, "ordered", "--check", "--diff")
     assert result.rc == 0, result.output[-3000:]
     assert "rolls out in order" in result.output and \
         "mixcoord -> streamingnode -> querynode -> datanode -> proxy" in result.output
-    assert "indexnode stays paused on the old version until the next hop removes it" in result.output
+    assert "indexnode kept on the old version until they are rolled out, then deleted" in result.output
     assert paused(harness, "ordered") == []
-    assert result.cluster_report("ordered")["planned_hops"] == ["mixcoord", "streaming", "indexnode"]
+    assert "helm.sh/resource-policy" not in milvus_deployments(harness, "ordered")["indexnode"]["metadata"]["annotations"]
+    assert result.cluster_report("ordered")["planned_hops"] == ["mixcoord", "streaming"]
 
 
 def test_hop_2_resumes_its_deployments_one_at_a_time_in_the_milvus_order(harness):
+    revision = harness.history("ordered")[-1]["revision"]
     generations = dict((c, d["metadata"]["generation"]) for c, d in milvus_deployments(harness, "ordered").items())
     harness.fleet["ordered"].cluster.faults.add({"type": "slowstart", "seconds": START_DELAY, "image": "v2.6.4"})
     try:
@@ -123,16 +140,20 @@ def test_hop_2_resumes_its_deployments_one_at_a_time_in_the_milvus_order(harness
 
     report = result.cluster_report("ordered")
     hops = dict((hop["name"], hop) for hop in report["hops_applied"])
-    assert list(hops) == ["mixcoord", "streaming", "indexnode"]
-    # the index node too: helm gives it the 2.6 template, and it is held on 2.5 until the last step removes it
-    assert [p["component"] for p in hops["streaming"]["paused_before_helm"]] == PAUSED_BY_HOP_2 + ["indexnode"]
+    assert list(hops) == ["mixcoord", "streaming"]
+    assert harness.history("ordered")[-1]["revision"] == revision + 2      # one helm upgrade per hop
+    # the index node is not paused: helm removes it from the release, but keeps it as it is
+    assert [p["component"] for p in hops["streaming"]["paused_before_helm"]] == PAUSED_BY_HOP_2
     timeline = hops["streaming"]["rollout"]["components"]
     assert [c for c in sorted(timeline, key=lambda c: timeline[c]["resumed"] or 1e9) if timeline[c]["resumed"]] \
         == PAUSED_BY_HOP_2
     assert all(timeline[c]["ready"] >= timeline[c]["resumed"] for c in PAUSED_BY_HOP_2)
     assert hops["streaming"]["rollout"]["write_outage_seconds"] >= 2 * START_DELAY
-    assert hops["streaming"]["rollout"]["still_paused"] == [
-        {"component": "indexnode", "deployment": "rel-milvus-indexnode"}]   # held for the last step
+    assert hops["streaming"]["rollout"]["still_paused"] == [] and hops["streaming"]["rollout"]["still_kept"] == []
+    # deleted by the wait, once the proxy was ready on 2.6 (and so after every other component)
+    deleted = hops["streaming"]["rollout"]["deleted"]
+    assert [(entry["component"], entry["deployment"]) for entry in deleted] == [("indexnode", "rel-milvus-indexnode")]
+    assert deleted[0]["seconds"] >= timeline["proxy"]["ready"] >= max(timeline[c]["ready"] for c in PAUSED_BY_HOP_2)
     assert report["status"] == "upgraded"
 
 
@@ -147,17 +168,21 @@ def test_a_run_stopped_half_way_names_what_is_paused_and_the_next_run_resumes_in
         assert "not ready after" in error and "querynode" in error, error
         assert "Still paused: rel-milvus-datanode (datanode), rel-milvus-proxy (proxy)" in error, error
         assert "next run resumes them in order" in error
-        assert "rel-milvus-indexnode (indexnode) stays paused on the old version" in error, error
-        assert [p["component"] for p in report["still_paused"]] == ["datanode", "proxy", "indexnode"]
-        # the cluster as it was left: querynode was resumed, datanode and proxy still on 2.5 and paused
-        assert paused(harness, "stopped") == ["datanode", "indexnode", "proxy"]
+        assert "rel-milvus-indexnode (indexnode) is kept on the old version" in error, error
+        assert [p["component"] for p in report["still_paused"]] == ["datanode", "proxy"]
+        assert [p["component"] for p in report["still_kept"]] == ["indexnode"]
+        # the cluster as it was left: querynode was resumed, datanode and proxy still on 2.5 and paused, the
+        # index node still serving on 2.5
+        assert paused(harness, "stopped") == ["datanode", "proxy"]
         assert sorted(new_replicasets(harness, "stopped")) == ["mixcoord", "querynode", "streamingnode"]
+        assert_index_node_kept_outside_the_release(harness, "stopped")
     finally:
         member.cluster.faults.clear()
 
     again = run(harness, "stopped")
     assert again.rc == 0, again.output[-3000:]
     assert "were paused by an ordered hop that stopped" in again.output   # preflight says so first
+    assert "were kept on the old version by an ordered hop that stopped" in again.output
     assert paused(harness, "stopped") == []
     assert harness.milvus_images("stopped") == [TARGET]
     created = new_replicasets(harness, "stopped")
@@ -165,9 +190,12 @@ def test_a_run_stopped_half_way_names_what_is_paused_and_the_next_run_resumes_in
     assert ready_since(harness, "stopped")["datanode"] <= created["proxy"]
     assert "indexnode" not in milvus_deployments(harness, "stopped")
     report = again.cluster_report("stopped")
-    assert [hop["name"] for hop in report["hops_applied"]] == ["streaming", "indexnode"]
-    assert report["hops_applied"][0]["changed"] is False     # helm had applied hop 2 already: only the resume
-    assert report["hops_applied"][0]["revision_before"] == report["hops_applied"][0]["revision_after"]
+    assert [hop["name"] for hop in report["hops_applied"]] == ["streaming"]
+    hop = report["hops_applied"][0]
+    assert hop["changed"] is False     # helm had applied hop 2 already: only the resume and the deletion
+    assert hop["revision_before"] == hop["revision_after"]
+    assert [entry["component"] for entry in hop["rollout"]["deleted"]] == ["indexnode"]
+    assert hop["rollout"]["deleted"][0]["seconds"] >= hop["rollout"]["components"]["proxy"]["ready"]
 
 
 def test_a_crash_half_way_fails_fast_and_leaves_the_rest_paused_and_named(harness):
@@ -181,10 +209,11 @@ def test_a_crash_half_way_fails_fast_and_leaves_the_rest_paused_and_named(harnes
         report = result.cluster_report("crashing")
         assert "CrashLoopBackOff" in report["error"] and "rel-milvus-datanode" in report["error"], report["error"]
         assert "Still paused: rel-milvus-proxy (proxy)" in report["error"], report["error"]
-        assert [p["component"] for p in report["still_paused"]] == ["proxy", "indexnode"]
+        assert [p["component"] for p in report["still_paused"]] == ["proxy"]
         assert elapsed < FAIL_FAST_TIMEOUT / 2, "found by the timeout, not by the crash"
         # the proxy never left 2.5: its pods run the old image and it has no 2.6 ReplicaSet
-        assert paused(harness, "crashing") == ["indexnode", "proxy"]
+        assert paused(harness, "crashing") == ["proxy"]
+        assert_index_node_kept_outside_the_release(harness, "crashing")
         assert "proxy" not in new_replicasets(harness, "crashing")
         proxy_pods = [p for p in harness.objects("crashing", "Pod").values() if component(p) == "proxy"
                       and p["metadata"]["labels"].get("app.kubernetes.io/name") == "milvus"]
@@ -194,6 +223,7 @@ def test_a_crash_half_way_fails_fast_and_leaves_the_rest_paused_and_named(harnes
     again = run(harness, "crashing")
     assert again.rc == 0, again.output[-3000:]
     assert paused(harness, "crashing") == [] and harness.milvus_images("crashing") == [TARGET]
+    assert "indexnode" not in milvus_deployments(harness, "crashing")
 
 
 def test_a_deployment_paused_by_someone_else_is_refused_before_anything_changes(harness):

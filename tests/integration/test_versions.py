@@ -33,8 +33,8 @@ TARGET_IMAGES = {"gpu": ["registry.example.internal/ai/milvus:v2.6.4-gpu"], "kaf
 HOP_OWNED = {"image", "mixCoordinator", "rootCoordinator", "queryCoordinator", "dataCoordinator",
              "indexCoordinator", "streaming", "streamingNode", "indexNode"}
 TARGET_COMPONENTS = ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"]
-# what hop 2 pauses before helm (the Deployments it changes, the index node held for the last step)
-PAUSED_BY_HOP_2 = ["mixcoord", "querynode", "datanode", "proxy", "indexnode"]
+# what hop 2 pauses before helm (the Deployments it changes; the index node, which it removes, is kept instead)
+PAUSED_BY_HOP_2 = ["mixcoord", "querynode", "datanode", "proxy"]
 
 
 def upgrade(harness, *args, **extra_vars):
@@ -56,7 +56,7 @@ def tool_versions():
 def harness(make_harness):
     print("tools:", tool_versions())
     h = make_harness(CLUSTERS)
-    h.inventory(ordered_rollout=True)      # the default hop 2: pause, helm, resume in order, index node last
+    h.inventory(ordered_rollout=True)      # the default hop 2: pause, keep the index node, helm, resume in order
     return h
 
 
@@ -81,6 +81,14 @@ def assert_ordered_end_state(harness, name):
     assert images == TARGET_IMAGES[name], (name, images)
 
 
+def assert_index_node_deleted_after_the_proxy(hop):
+    """helm kept the index node (helm.sh/resource-policy: keep); the wait deleted it once the proxy ran 2.6."""
+    deleted = hop["rollout"]["deleted"]
+    assert [entry["component"] for entry in deleted] == ["indexnode"], hop["rollout"]
+    assert deleted[0]["seconds"] >= hop["rollout"]["components"]["proxy"]["ready"], hop["rollout"]
+    assert hop["rollout"]["still_kept"] == [] and hop["rollout"]["still_paused"] == []
+
+
 def test_check_mode_renders_on_the_server_and_changes_nothing(harness):
     revisions = dict((name, harness.history(name)[-1]["revision"]) for name, _ in CLUSTERS)
     run = upgrade(harness, "--check", "--diff")
@@ -90,7 +98,7 @@ def test_check_mode_renders_on_the_server_and_changes_nothing(harness):
     for name, _ in CLUSTERS:
         assert harness.history(name)[-1]["revision"] == revisions[name], name
     report = run.cluster_report("gpu")
-    assert report["planned_hops"] == ["mixcoord", "streaming", "indexnode"]
+    assert report["planned_hops"] == ["mixcoord", "streaming"]
     assert report["helm_version"] == tool_versions()["helm"]      # the helm under test drove it
 
 
@@ -106,7 +114,7 @@ def test_the_fleet_is_upgraded_and_a_second_run_changes_nothing(harness):
         for key in set(user_values[name]) - HOP_OWNED:
             assert values.get(key) == user_values[name][key], (name, key)
         assert values["streaming"]["enabled"] is True and values["indexNode"]["enabled"] is False, name
-    assert [h["name"] for h in run.cluster_report("gpu")["hops_applied"]] == ["mixcoord", "streaming", "indexnode"]
+    assert [h["name"] for h in run.cluster_report("gpu")["hops_applied"]] == ["mixcoord", "streaming"]
     for name, _ in CLUSTERS:
         assert_ordered_end_state(harness, name)
         hops = dict((h["name"], h) for h in run.cluster_report(name)["hops_applied"])
@@ -114,8 +122,9 @@ def test_the_fleet_is_upgraded_and_a_second_run_changes_nothing(harness):
         assert [p["component"] for p in hops["streaming"]["paused_before_helm"]] == PAUSED_BY_HOP_2, name
         timeline = hops["streaming"]["rollout"]["components"]
         resumed = sorted((c for c in timeline if timeline[c]["resumed"] is not None), key=lambda c: timeline[c]["resumed"])
-        assert resumed == PAUSED_BY_HOP_2[:-1], (name, timeline)
+        assert resumed == PAUSED_BY_HOP_2, (name, timeline)
         assert all(timeline[c]["ready"] >= timeline[c]["resumed"] for c in resumed), (name, timeline)
+        assert_index_node_deleted_after_the_proxy(hops["streaming"])
     assert {"pulsar", "kafka"} <= set(user_values["kafka"]) - HOP_OWNED   # the user values that must survive
 
     again = upgrade(harness, milvus_upgrade_confirm=True)
@@ -140,8 +149,9 @@ def test_helm_4_server_side_apply_keeps_the_pause_of_the_ordered_hop_2(make_harn
     assert run.rc == 0, run.output[-3000:]
     assert_ordered_end_state(h, "ssa")
     hops = dict((hop["name"], hop) for hop in run.cluster_report("ssa")["hops_applied"])
-    assert list(hops) == ["streaming", "indexnode"]
+    assert list(hops) == ["streaming"]
     assert [p["component"] for p in hops["streaming"]["paused_before_helm"]] == PAUSED_BY_HOP_2
     timeline = hops["streaming"]["rollout"]["components"]
     resumed = sorted((c for c in timeline if timeline[c]["resumed"] is not None), key=lambda c: timeline[c]["resumed"])
-    assert resumed == PAUSED_BY_HOP_2[:-1], timeline
+    assert resumed == PAUSED_BY_HOP_2, timeline
+    assert_index_node_deleted_after_the_proxy(hops["streaming"])

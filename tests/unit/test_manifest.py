@@ -3,8 +3,6 @@ from __future__ import absolute_import, division, print_function
 
 import copy
 
-import pytest
-
 import factories as f
 from ansible_collections.milvusops.cluster.plugins.module_utils import manifest as m
 
@@ -163,54 +161,3 @@ def test_list_length_change_reports_the_list():
     rendered["spec"]["ports"].append({"name": "grpc", "port": 19530})
     diff = m.object_diff([live], [rendered])
     assert diff["changed"][0]["paths"] == ["spec.ports"]
-
-
-# -- which objects a schema check covered (milvus_helm_hop's schema_checked) ----------------------------------
-
-DEPLOYMENT = """apiVersion: apps/v1
-kind: Deployment
-metadata: {name: rel-milvus-proxy, labels: {component: proxy}}
-spec: {replicas: 1, template: {spec: {containers: [{name: proxy, image: 'milvusdb/milvus:v2.6.4'}]}}}
-"""
-CONFIGMAP = """apiVersion: v1
-kind: ConfigMap
-metadata: {name: rel-milvus}
-data: {default.yaml: 'mq: {type: pulsar}'}
-"""
-
-
-def test_the_same_objects_in_another_document_and_key_order_have_the_same_digests():
-    reordered = """kind: ConfigMap
-data: {default.yaml: 'mq: {type: pulsar}'}
-metadata: {name: rel-milvus}
-apiVersion: v1
-"""
-    first = m.object_digests("---\n" + DEPLOYMENT + "---\n" + CONFIGMAP)
-    assert len(first) == 2 and all(len(d) == 64 for d in first)
-    assert m.object_digests(CONFIGMAP + "---\n# a comment\n---\n" + DEPLOYMENT) == first
-    assert m.object_digests(reordered + "---\n" + DEPLOYMENT) == first
-
-
-@pytest.mark.parametrize("change", [("replicas: 1", "replicas: 2"), ("v2.6.4", "v2.6.5"), ("proxy}", "proxy2}"),
-                                    ("rel-milvus-proxy", "rel-milvus-proxy2")])
-def test_any_changed_field_changes_the_digest_of_its_object_only(change):
-    before = m.object_digests(DEPLOYMENT + "---\n" + CONFIGMAP)
-    after = m.object_digests(DEPLOYMENT.replace(*change) + "---\n" + CONFIGMAP)
-    assert len(set(before) & set(after)) == 1      # the ConfigMap's
-    assert not m.schema_check_needed(before, m.object_digests(CONFIGMAP))
-    assert m.schema_check_needed(before, after)
-
-
-def test_a_render_needs_the_schema_check_unless_every_object_was_checked_before():
-    both = m.object_digests(DEPLOYMENT + "---\n" + CONFIGMAP)
-    assert m.schema_check_needed([], both)                        # nothing checked before: always checked
-    assert not m.schema_check_needed(both, both)
-    assert not m.schema_check_needed(both, m.object_digests(DEPLOYMENT))      # a removal only
-    assert m.schema_check_needed(m.object_digests(DEPLOYMENT), both)          # one object more
-
-
-def test_the_release_manifest_includes_its_hooks():
-    release = {"manifest": DEPLOYMENT, "hooks": [{"name": "init", "manifest": CONFIGMAP}]}
-    assert m.object_digests(m.release_manifest(release)) == m.object_digests(DEPLOYMENT + "---\n" + CONFIGMAP)
-    assert m.object_digests(m.release_manifest({"manifest": DEPLOYMENT})) == m.object_digests(DEPLOYMENT)
-    assert m.release_manifest(None) == ""

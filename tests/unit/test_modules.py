@@ -23,7 +23,6 @@ from factories import patch_module_args
 from test_hop import HOP1_VALUES, LIVE, RENDERED_HOP1, RENDERED_SWITCH
 from ansible_collections.milvusops.cluster.plugins.module_utils import endstate, lock, mq
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import HelmError, NotHelm
-from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import object_digests
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     instance_component_selector, milvus_selector)
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import PAUSED_ANNOTATION
@@ -286,7 +285,7 @@ def test_preflight_old_default_pulsar_v2_two_hops_pinning_v2(monkeypatch, capsys
     assert result.get("failed") is not True, result.get("msg")
     assert result["changed"] is False
     assert result["blockers"] == []
-    assert [hop["name"] for hop in result["plan"]] == ["mixcoord", "streaming", "indexnode"]
+    assert [hop["name"] for hop in result["plan"]] == ["mixcoord", "streaming"]
     for hop in result["plan"]:
         for flag, pin in V2_PINS.items():
             assert hop["values"][flag] == pin
@@ -294,13 +293,13 @@ def test_preflight_old_default_pulsar_v2_two_hops_pinning_v2(monkeypatch, capsys
         assert hop["values"]["pulsarv3"] == {"enabled": False}
         for other in ("kafka", "woodpecker", "externalPulsar", "externalKafka"):
             assert hop["values"][other] == {"enabled": False}
-    hop1, hop2, last = result["plan"]
+    hop1, hop2 = result["plan"]
     assert (hop1["chart_version"], hop1["image_tag"]) == ("4.2.58", "v2.5.16")
     assert (hop2["chart_version"], hop2["image_tag"]) == ("5.0.0", "v2.6.4")
     assert hop1["values"]["mixCoordinator"] == {"enabled": True}
     assert hop2["values"]["streaming"] == {"enabled": True}
-    assert hop2["values"]["indexNode"] == {"enabled": True}    # held paused, removed by the last step
-    assert last["values"]["indexNode"] == {"enabled": False}
+    assert hop2["values"]["indexNode"] == {"enabled": False}
+    assert hop2["kept_components"] == ["indexnode"]    # kept on 2.5 through helm, deleted by the wait
     assert result["release"]["running_version"] == "2.5.10"
     assert result["release"]["coordinator_mode"] == "separate"
     assert result["release"]["chart_version"] == "4.2.20"
@@ -445,11 +444,6 @@ HOP_ARGS = {"release": "rel", "namespace": "milvus", "cluster_name": "prod-eu-1"
             "chart_version": "4.2.58", "values": HOP1_VALUES}
 FRESH = [("deployed", "4.2.20", "2.4.16", "Install complete")]
 STORED = {"image": {"all": {"tag": "v2.5.10"}}, "minio": {"secretKey": "minio-s3cr3t"}}
-EXTRA_OBJECT = """apiVersion: v1
-kind: Service
-metadata: {name: rel-milvus-indexnode}
-spec: {ports: [{name: metrics, port: 9091}]}
-"""
 
 
 def hop_setup(monkeypatch, rows=FRESH, user_values=STORED, **kwargs):
@@ -676,47 +670,24 @@ def test_hop_oci_chart_ref_passed_through(monkeypatch, capsys):
     assert "--repo" not in result["command"]
 
 
-# the schema check: once per object and cluster in a run (the last step of hop 2 only removes the index node)
-def test_a_hop_reports_the_objects_its_dry_run_validated(monkeypatch, capsys):
+# the schema check: once per hop, by its dry run; the upgrade of the same chart and values skips it
+def test_a_hop_validates_its_render_once(monkeypatch, capsys):
     helm = hop_setup(monkeypatch)
     result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert not result.get("failed"), result.get("msg")
     assert [(u.get("dry_run", False), u.get("schema_checked", False)) for u in helm.upgrades] == [
         (True, False), (False, True)]
-    assert result["schema_checked"] == object_digests(RENDERED_HOP1)
 
 
-def test_a_render_of_objects_validated_by_the_hop_before_is_not_validated_again(monkeypatch, capsys):
-    # the hop before rendered these objects and one more: this render only removes one
-    checked = object_digests(RENDERED_HOP1 + "---\n" + EXTRA_OBJECT)
-    helm = hop_setup(monkeypatch)
-    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, schema_checked_objects=checked), capsys)
-    assert not result.get("failed"), result.get("msg")
-    assert [(u.get("dry_run", False), u.get("schema_checked", False)) for u in helm.upgrades] == [
-        (True, True), (False, True)]
-    assert result["schema_checked"] == object_digests(RENDERED_HOP1)
-
-
-def test_a_render_with_an_object_not_validated_before_is_rendered_again_with_the_check(monkeypatch, capsys):
-    checked = object_digests(EXTRA_OBJECT)
-    helm = hop_setup(monkeypatch)
-    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, schema_checked_objects=checked), capsys)
-    assert not result.get("failed"), result.get("msg")
-    assert [(u.get("dry_run", False), u.get("schema_checked", False)) for u in helm.upgrades] == [
-        (True, True), (True, False), (False, True)]
-    assert result["schema_checked"] == object_digests(RENDERED_HOP1)
-    assert result["objects"]["added"] == ["Deployment/rel-milvus-mixcoord"]
-
-
-def test_a_failing_schema_check_of_a_new_object_changes_nothing(monkeypatch, capsys):
+def test_a_render_failing_the_schema_check_changes_nothing(monkeypatch, capsys):
     helm = hop_setup(monkeypatch)
 
     def schema(kwargs):
-        if kwargs.get("dry_run") and not kwargs.get("schema_checked"):
+        if kwargs.get("dry_run"):
             raise HelmError('helm upgrade failed (rc=1): Error: UPGRADE FAILED: error validating "": unknown field '
                             '"spec.template.spec.containers[0].imagePullPolicyy"')
     helm.on_upgrade = schema
-    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, schema_checked_objects=object_digests(EXTRA_OBJECT)),
-                             capsys)
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
     assert result["failed"] is True
     assert "rendering the hop on the server failed, nothing was changed" in result["msg"]
     assert "imagePullPolicyy" in result["msg"]

@@ -16,7 +16,7 @@ ORDER = list(ordering.ROLLOUT_ORDER)
 NODES = ["mixcoord", "streamingnode", "querynode", "datanode", "proxy"]
 
 
-def drive(order, held, paused, extra_components=()):
+def drive(order, paused, extra_components=()):
     """Resume step by step as the wait does, each resumed component turning ready before the next look.
 
     Returns the components in the order they were resumed, and the states seen when each was resumed."""
@@ -24,14 +24,14 @@ def drive(order, held, paused, extra_components=()):
     paused = set(paused)
     resumed = []
     for _ in range(20):
-        batch = ordering.to_resume(order, held, states, paused)
+        batch = ordering.to_resume(order, states, paused)
         if not batch:
             # nothing may be resumed while something is rolling only because an earlier one is not ready yet
             break
         for component in batch:
             before = [c for c in order if c in states and order.index(c) < order.index(component)] \
                 if component in order else [c for c in order if c in states]
-            assert all(states[c]["state"] == "ready" for c in before if c not in held), (component, states)
+            assert all(states[c]["state"] == "ready" for c in before), (component, states)
             paused.discard(component)
             resumed.append(component)
         for component in batch:      # the rollout of what was resumed completes
@@ -43,31 +43,31 @@ def drive(order, held, paused, extra_components=()):
                                     for combo in itertools.combinations(sorted(set(NODES) - {"streamingnode"}), size)],
                          ids=lambda p: "+".join(sorted(p)) or "none")
 def test_every_set_of_paused_components_is_resumed_one_at_a_time_in_the_documented_order(paused):
-    resumed, left = drive(ORDER, ["indexnode"], paused | {"indexnode"})
+    resumed, left = drive(ORDER, paused)
     assert resumed == [c for c in ORDER if c in paused]
-    assert left == {"indexnode"}, "a held component is never resumed"
+    assert left == set()
 
 
 def test_nothing_is_resumed_while_the_component_before_it_is_still_rolling():
     states = {"mixcoord": {"state": "ready"}, "streamingnode": {"state": "rolling"}, "querynode": {"state": "rolling"},
               "datanode": {"state": "rolling"}, "proxy": {"state": "rolling"}}
     # the streaming node (never paused: helm creates it) must be ready before querynode is resumed
-    assert ordering.to_resume(ORDER, [], states, {"querynode", "datanode", "proxy"}) == []
+    assert ordering.to_resume(ORDER, states, {"querynode", "datanode", "proxy"}) == []
     states["streamingnode"] = {"state": "ready"}
-    assert ordering.to_resume(ORDER, [], states, {"querynode", "datanode", "proxy"}) == ["querynode"]
+    assert ordering.to_resume(ORDER, states, {"querynode", "datanode", "proxy"}) == ["querynode"]
     # a failed component stops the order too (the wait fails fast on it)
     states["querynode"] = {"state": "failed"}
-    assert ordering.to_resume(ORDER, [], states, {"datanode", "proxy"}) == []
+    assert ordering.to_resume(ORDER, states, {"datanode", "proxy"}) == []
 
 
 def test_components_the_release_lacks_are_skipped_and_unknown_paused_ones_go_last_together():
     states = {"mixcoord": {"state": "ready"}, "proxy": {"state": "rolling"}, "attu": {"state": "rolling"},
               "custom": {"state": "rolling"}}
-    assert ordering.to_resume(ORDER, [], states, {"proxy", "attu", "custom"}) == ["proxy"]
+    assert ordering.to_resume(ORDER, states, {"proxy", "attu", "custom"}) == ["proxy"]
     states["proxy"] = {"state": "ready"}
-    assert ordering.to_resume(ORDER, [], states, {"attu", "custom"}) == ["attu", "custom"]
-    # an empty order (all at once) resumes every paused one at once, the held ones excepted
-    assert ordering.to_resume([], ["indexnode"], states, {"proxy", "custom", "indexnode"}) == ["custom", "proxy"]
+    assert ordering.to_resume(ORDER, states, {"attu", "custom"}) == ["attu", "custom"]
+    # an empty order (all at once) resumes every paused one at once
+    assert ordering.to_resume([], states, {"proxy", "custom", "indexnode"}) == ["custom", "indexnode", "proxy"]
 
 
 def test_only_the_release_s_paused_milvus_deployments_are_found_and_ours_are_told_apart():
@@ -107,13 +107,17 @@ def test_pause_and_resume_patches_set_and_remove_the_field_and_our_note():
 
 
 def test_waiting_lines_say_what_each_paused_component_waits_for():
-    lines = ordering.paused_waiting(ORDER, ["indexnode"], ["proxy", "indexnode", "querynode"])
+    lines = ordering.paused_waiting(ORDER, ["proxy", "querynode"])
     assert lines == [
         "querynode: paused until mixcoord, streamingnode are rolled out",
-        "proxy: paused until mixcoord, streamingnode, querynode, datanode are rolled out",
-        "indexnode: paused on its old version until the hop after this one removes it"]
-    assert ordering.paused_waiting(ORDER, [], ["mixcoord"]) == ["mixcoord: paused until the components before it are rolled out"]
-    assert ordering.paused_waiting(ORDER, [], ["proxy"], check_mode=True) == ["proxy: paused (check mode resumes nothing)"]
+        "proxy: paused until mixcoord, streamingnode, querynode, datanode are rolled out"]
+    assert ordering.paused_waiting(ORDER, ["mixcoord"]) == ["mixcoord: paused until the components before it are rolled out"]
+    assert ordering.paused_waiting(ORDER, ["proxy"], check_mode=True) == ["proxy: paused (check mode resumes nothing)"]
+    kept = [{"component": "indexnode", "deployment": "rel-milvus-indexnode"}]
+    assert ordering.kept_waiting(kept) == [
+        "indexnode: Deployment rel-milvus-indexnode kept on its old version (deleted once every other component is "
+        "rolled out)"]
+    assert ordering.kept_waiting(kept, check_mode=True)[0].endswith("(check mode deletes nothing)")
 
 
 def test_the_failure_sentence_names_every_paused_deployment_and_how_to_go_on():
@@ -122,15 +126,16 @@ def test_the_failure_sentence_names_every_paused_deployment_and_how_to_go_on():
                                           {"component": "datanode", "deployment": "rel-milvus-datanode"}])
     assert "rel-milvus-datanode (datanode), rel-milvus-proxy (proxy)" in text
     assert "next run resumes them in order" in text and "kubectl rollout resume" in text
-    # in rollout order, whatever order they come in; the held one is told apart
-    text = ordering.still_paused_message([{"component": "indexnode", "deployment": "rel-milvus-indexnode"},
-                                          {"component": "proxy", "deployment": "rel-milvus-proxy"},
-                                          {"component": "mixcoord", "deployment": "rel-milvus-mixcoord"}], ["indexnode"])
+    # in rollout order, whatever order they come in; the kept ones said after them
+    text = ordering.still_paused_message([{"component": "proxy", "deployment": "rel-milvus-proxy"},
+                                          {"component": "mixcoord", "deployment": "rel-milvus-mixcoord"}],
+                                         [{"component": "indexnode", "deployment": "rel-milvus-indexnode"}])
     assert text.startswith("Still paused: rel-milvus-mixcoord (mixcoord), rel-milvus-proxy (proxy). ")
-    assert text.endswith("; rel-milvus-indexnode (indexnode) stays paused on the old version until the next "
-                         "run's last step removes it")
-    assert ordering.still_paused_message([{"component": "indexnode", "deployment": "i"}], ["indexnode"]) == \
-        "i (indexnode) stays paused on the old version until the next run's last step removes it"
+    assert text.endswith("; rel-milvus-indexnode (indexnode) is kept on the old version (annotation %s); the next "
+                         "run deletes it once every component runs the new one" % ordering.KEPT_ANNOTATION)
+    assert ordering.still_paused_message([], [{"component": "indexnode", "deployment": "i"},
+                                              {"component": "indexnode", "deployment": "j"}]).startswith(
+        "i (indexnode), j (indexnode) are kept on the old version")
 
 
 def test_timeline_counts_from_the_hop_start_and_the_outage_from_the_first_new_pod_to_the_last_ready():
@@ -144,15 +149,63 @@ def test_timeline_counts_from_the_hop_start_and_the_outage_from_the_first_new_po
     assert ordering.timeline(100.0, {}, {}, None)["write_outage_seconds"] is None
 
 
-def test_held_components_are_neither_judged_nor_required_on_the_new_image():
+def test_a_kept_index_node_is_a_removed_component_still_present_until_deleted():
     old_deps, old_rs, old_pods = f.rollout(["indexnode"], image="milvusdb/milvus:v2.5.16")
     new_deps, new_rs, new_pods = f.rollout(["proxy", "mixcoord"], image="milvusdb/milvus:v2.6.4")
     deps, rss, pods = old_deps + new_deps, old_rs + new_rs, old_pods + new_pods
-    judged = assess(deps, rss, pods, "milvusdb/milvus:v2.6.4", ["proxy", "mixcoord"], [], "rel")
-    assert judged["state"] == "rolling" and "indexnode" in judged["components"]
-    held = assess(deps, rss, pods, "milvusdb/milvus:v2.6.4", ["proxy", "mixcoord"], [], "rel",
-                  held_components=["indexnode"])
-    assert held["state"] == "ready" and "indexnode" not in held["components"]
+    kept = assess(deps, rss, pods, "milvusdb/milvus:v2.6.4", ["proxy", "mixcoord"], ["indexnode"], "rel")
+    assert kept["state"] == "rolling" and kept["components"]["indexnode"]["state"] == "removing"
+    # the rest is rolled out: the kept one may go now
+    assert ordering.to_delete(kept["components"], [], [{"component": "indexnode"}], ["indexnode"]) == [
+        {"component": "indexnode"}]
+    gone = assess(new_deps, new_rs, new_pods, "milvusdb/milvus:v2.6.4", ["proxy", "mixcoord"], ["indexnode"], "rel")
+    assert gone["state"] == "ready"
+
+
+STATES = ("ready", "rolling", "failed", "removing")
+
+
+@pytest.mark.parametrize("states", list(itertools.product(STATES, repeat=3)), ids="-".join)
+@pytest.mark.parametrize("paused", [[], [{"component": "proxy", "deployment": "p"}]], ids=["none-paused", "paused"])
+def test_kept_deployments_are_deleted_only_once_nothing_is_paused_and_every_other_component_is_ready(states, paused):
+    components = {"mixcoord": {"state": states[0]}, "proxy": {"state": states[1]}, "indexnode": {"state": states[2]}}
+    kept = [{"component": "indexnode", "deployment": "i", "uid": "1"},
+            {"component": "querynode", "deployment": "q", "uid": "2"}]    # kept, but this hop does not remove it
+    removed = ["indexnode", "rootcoord"]
+    deleted = ordering.to_delete(components, paused, kept, removed)
+    others_ready = states[0] == "ready" and states[1] == "ready"     # indexnode's own state does not matter
+    assert deleted == ([kept[0]] if others_ready and not paused else [])
+
+
+def test_only_the_release_s_milvus_deployments_the_hop_removes_are_kept():
+    live, _, _ = f.rollout(["proxy", "indexnode", "datanode"])
+    other = dict(f.deployment("indexnode", release="other"), kind="Deployment")
+    removed = [{"kind": "Deployment", "name": "rel-milvus-indexnode"}, {"kind": "Deployment", "name": "rel-milvus-datanode"},
+               {"kind": "ConfigMap", "name": "rel-milvus-proxy"}, {"kind": "Deployment", "name": other["metadata"]["name"]}]
+    assert ordering.deployments_to_keep(removed, live + [other], "rel", ["indexnode"]) == [
+        {"component": "indexnode", "deployment": "rel-milvus-indexnode"}]
+    # a kept component the hop does not remove is left to helm; no kept components: nothing kept
+    assert ordering.deployments_to_keep(removed[1:], live, "rel", ["indexnode"]) == []
+    assert ordering.deployments_to_keep(removed, live, "rel", []) == []
+
+
+def test_kept_deployments_are_found_by_our_annotation_on_the_release_s_milvus_deployments_only():
+    deployments, _, _ = f.rollout(["proxy", "indexnode"])
+    for deployment in deployments:
+        deployment["metadata"]["uid"] = "uid-" + deployment["metadata"]["name"]
+    deployments[1]["metadata"]["annotations"].update(ordering.keep_patch("streaming")["metadata"]["annotations"])
+    plain_keep = f.deployment("querynode")
+    plain_keep["metadata"]["annotations"][ordering.HELM_RESOURCE_POLICY] = "keep"   # the user's: not ours to delete
+    other = f.deployment("indexnode", release="other")
+    other["metadata"]["annotations"][ordering.KEPT_ANNOTATION] = "hop streaming"
+    going = f.deployment("datanode")
+    going["metadata"]["annotations"][ordering.KEPT_ANNOTATION] = "hop streaming"
+    going["metadata"]["deletionTimestamp"] = "2026-12-03T10:00:00Z"
+    assert ordering.kept_deployments(deployments + [plain_keep, other, going], "rel") == [
+        {"component": "indexnode", "deployment": "rel-milvus-indexnode", "uid": "uid-rel-milvus-indexnode",
+         "hop": "hop streaming"}]
+    assert ordering.keep_patch("streaming") == {"metadata": {"annotations": {
+        "helm.sh/resource-policy": "keep", ordering.KEPT_ANNOTATION: "hop streaming"}}}
 
 
 def test_the_new_version_counts_as_started_once_one_of_its_pods_runs():
@@ -165,11 +218,14 @@ def test_the_new_version_counts_as_started_once_one_of_its_pods_runs():
     assert not new_image_running(old + [running], "milvusdb/milvus:v2.6.4", "another-release")
 
 
-def test_rollout_lines_show_the_pauses_the_order_and_what_is_held():
-    lines = rollout_lines(ORDER, [{"component": "mixcoord", "deployment": "rel-milvus-mixcoord"}], ["indexnode"])
+def test_rollout_lines_show_the_pauses_the_order_and_what_is_kept():
+    lines = rollout_lines(ORDER, [{"component": "mixcoord", "deployment": "rel-milvus-mixcoord"}],
+                          [{"component": "indexnode", "deployment": "rel-milvus-indexnode"}])
     assert lines[0] == "pause before helm upgrade: rel-milvus-mixcoord (mixcoord)"
     assert "mixcoord -> streamingnode -> querynode -> datanode -> proxy" in lines[1]
-    assert "indexnode stays paused" in lines[2]
+    assert lines[2] == ("keep (helm.sh/resource-policy=keep) on the old version, deleted once the rest is rolled out: "
+                        "rel-milvus-indexnode (indexnode)")
+    assert len(rollout_lines(ORDER, [], [])) == 2
     assert rollout_lines([], [], []) == []
 
 
@@ -193,15 +249,28 @@ def test_preflight_warns_about_our_paused_deployments_and_blocks_on_anyone_else_
     assert blocked["hops"] == []
 
 
-def test_a_release_without_an_index_node_gets_no_last_step_and_the_plan_shows_the_order():
+def test_a_release_without_an_index_node_keeps_nothing_and_the_plan_shows_the_order():
     result = plan(f.observed("v2.6.2", "streaming", "pulsar-v3", chart="5.0.0"))
     assert [h["name"] for h in result["hops"]] == ["streaming"]
-    assert result["hops"][0]["held_components"] == [] and result["hops"][0]["values"]["indexNode"] == {"enabled": False}
+    assert result["hops"][0]["kept_components"] == [] and result["hops"][0]["values"]["indexNode"] == {"enabled": False}
     ordered = plan(f.observed("v2.5.16", "mixcoord", "pulsar-v3", chart="4.2.58"))
+    assert [h["name"] for h in ordered["hops"]] == ["streaming"]
     text = "\n".join(describe(ordered))
     assert "resumed one at a time: mixcoord -> streamingnode -> querynode -> datanode -> proxy" in text
-    assert "indexnode stays paused" in text
-    assert "hop 2 (indexnode): chart 5.0.0, image v2.6.4; adds -; removes indexnode" in text
+    assert "indexnode kept on the old version until they are rolled out, then deleted" in text
+    assert "hop 1 (streaming): chart 5.0.0, image v2.6.4; adds streamingnode; removes indexnode" in text
+
+
+def test_an_index_node_kept_by_a_run_that_stopped_is_planned_through_hop_2_and_said():
+    observed = f.observed("v2.6.4", "streaming", "pulsar-v3", chart="5.0.0")
+    left = f.deployment("indexnode", image="milvusdb/milvus:v2.5.16")
+    left["metadata"]["annotations"].update(ordering.keep_patch("streaming")["metadata"]["annotations"])
+    observed["deployments"].append(left)
+    result = plan(observed)
+    assert result["blockers"] == [] and [h["name"] for h in result["hops"]] == ["streaming"]
+    assert result["hops"][0]["kept_components"] == ["indexnode"]
+    assert any("rel-milvus-indexnode (indexnode) were kept on the old version by an ordered hop that stopped (hop "
+               "streaming): this run deletes them" in w for w in result["warnings"]), result["warnings"]
 
 
 def test_a_failure_ends_with_what_is_still_paused_and_is_left_alone_when_nothing_is():

@@ -36,8 +36,8 @@ def test_2_5_10_separate_old_default_pulsar_v2_two_hops_both_pinning_v2(ordered)
     assert result["running_version"] == "2.5.10"
     assert result["coordinator_mode"] == "separate"
     assert result["message_queue"]["kind"] == "pulsar-v2"
-    assert hop_names(result) == ["mixcoord", "streaming"] + (["indexnode"] if ordered else [])
-    hop1, hop2 = result["hops"][:2]
+    assert hop_names(result) == ["mixcoord", "streaming"]
+    hop1, hop2 = result["hops"]
     assert hop1["chart_version"] == "4.2.58"
     assert hop1["image_tag"] == "v2.5.16"
     expected1 = {"image": {"all": {"repository": "milvusdb/milvus", "tag": "v2.5.16"}},
@@ -55,21 +55,16 @@ def test_2_5_10_separate_old_default_pulsar_v2_two_hops_both_pinning_v2(ordered)
     expected2.update(V2_PINS)
     assert hop2["expected_components"] == ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"]
     assert result["up_to_date"] is False
-    assert hop1["resume_order"] == [] and hop1["held_components"] == []
+    assert hop1["resume_order"] == [] and hop1["kept_components"] == []
+    # one hop 2 either way: its values remove the index node
+    assert hop2["values"] == expected2
+    assert "indexnode" in hop2["removed_components"] and "indexnode" not in hop2["expected_components"]
     if not ordered:
-        assert hop2["values"] == expected2
-        assert "indexnode" in hop2["removed_components"]
-        assert hop2["resume_order"] == [] and hop2["held_components"] == []
+        assert hop2["resume_order"] == [] and hop2["kept_components"] == []
         return
-    # ordered: hop 2 keeps the index node (held paused on 2.5), a last step with hop 2's values removes it
-    last = result["hops"][2]
-    assert hop2["values"] == dict(expected2, indexNode={"enabled": True})
-    assert "indexnode" not in hop2["removed_components"] and "indexnode" not in hop2["expected_components"]
+    # ordered: the index node, there after hop 1, is kept on 2.5 until the rest rolled out
     assert hop2["resume_order"] == ["mixcoord", "streamingnode", "querynode", "datanode", "proxy"]
-    assert hop2["held_components"] == ["indexnode"]
-    assert last["values"] == expected2 and last["chart_version"] == "5.0.0" and last["image_tag"] == "v2.6.4"
-    assert "indexnode" in last["removed_components"]
-    assert last["expected_components"] == hop2["expected_components"] and last["held_components"] == []
+    assert hop2["kept_components"] == ["indexnode"]
 
 
 def test_2_5_14_mixcoord_pulsar_v3_image_only_hop1_then_hop2():
@@ -77,7 +72,7 @@ def test_2_5_14_mixcoord_pulsar_v3_image_only_hop1_then_hop2():
     result = plan(observed)
     assert result["blockers"] == []
     assert result["coordinator_mode"] == "mixcoord"
-    assert hop_names(result) == ["mixcoord", "streaming", "indexnode"]
+    assert hop_names(result) == ["mixcoord", "streaming"]
     hop1 = result["hops"][0]
     assert hop1["image_tag"] == "v2.5.16"
     assert hop1["chart_version"] == "4.2.58"
@@ -93,13 +88,13 @@ def test_2_5_14_mixcoord_pulsar_v3_image_only_hop1_then_hop2():
 def test_2_5_16_mixcoord_gets_hop2_only():
     result = plan(f.observed("v2.5.16", "mixcoord", "pulsar-v3", chart="4.2.58"))
     assert result["blockers"] == []
-    assert hop_names(result) == ["streaming", "indexnode"]
+    assert hop_names(result) == ["streaming"]
     assert result["hops"][0]["image_tag"] == "v2.6.4"
 
 
 def test_2_5_18_separate_hop1_keeps_its_own_tag():
     result = plan(f.observed("v2.5.18", "separate", "pulsar-v3", chart="4.2.62"))
-    assert hop_names(result) == ["mixcoord", "streaming", "indexnode"]
+    assert hop_names(result) == ["mixcoord", "streaming"]
     hop1 = result["hops"][0]
     assert hop1["image_tag"] == "v2.5.18"
     # chart is the higher of the current and the intermediate chart
@@ -108,7 +103,7 @@ def test_2_5_18_separate_hop1_keeps_its_own_tag():
 
 def test_2_5_18_mixcoord_needs_no_hop1():
     result = plan(f.observed("v2.5.18", "mixcoord", "pulsar-v3", chart="4.2.62"))
-    assert hop_names(result) == ["streaming", "indexnode"]
+    assert hop_names(result) == ["streaming"]
 
 
 def test_hop1_chart_never_goes_below_the_current_chart():
@@ -172,7 +167,7 @@ def test_failed_revision_of_ours_is_resumable_with_warning():
                           previous=[("deployed", "4.2.58", "2.5.16", "Upgrade complete")])
     result = plan(observed)
     assert result["blockers"] == []
-    assert hop_names(result) == ["streaming", "indexnode"]
+    assert hop_names(result) == ["streaming"]
     assert has(result["warnings"], "revision 2 failed during a hop of this collection", "re-applies")
 
 
@@ -206,7 +201,7 @@ def test_non_semver_tag_with_source_version_plans():
     result = plan(observed, {"source_version": "v2.5.10"})
     assert result["blockers"] == []
     assert result["running_version"] == "2.5.10"
-    assert hop_names(result) == ["mixcoord", "streaming", "indexnode"]
+    assert hop_names(result) == ["mixcoord", "streaming"]
     assert result["hops"][0]["image_tag"] == "v2.5.16"
     assert has(result["warnings"], "planning from source_version v2.5.10")
 
@@ -296,8 +291,7 @@ def test_gpu_suffix_and_private_registry_preserved():
     result = plan(f.observed("v2.5.10-gpu", "separate", "pulsar-v2", repository=repo))
     assert result["blockers"] == []
     assert result["image"] == {"repository": repo, "tag": "v2.5.10-gpu", "suffix": "-gpu"}
-    hop1, hop2, last = result["hops"]
-    assert last["values"]["image"]["all"] == hop2["values"]["image"]["all"]
+    hop1, hop2 = result["hops"]
     assert hop1["values"]["image"]["all"] == {"repository": repo, "tag": "v2.5.16-gpu"}
     assert hop2["values"]["image"]["all"] == {"repository": repo, "tag": "v2.6.4-gpu"}
     assert hop2["image"] == repo + ":v2.6.4-gpu"
@@ -319,7 +313,7 @@ def test_mq_pins_in_every_hop(kind, flag):
     result = plan(f.observed("v2.5.10", "separate", kind))
     assert result["blockers"] == []
     assert result["message_queue"]["kind"] == kind
-    assert len(result["hops"]) == 3
+    assert len(result["hops"]) == 2
     for hop in result["hops"]:
         enabled = sorted(k for k in f.MQ_FLAGS if hop["values"][k]["enabled"])
         assert enabled == [flag]
@@ -354,7 +348,7 @@ def test_pods_on_an_older_image_than_the_deployment_count():
             pod["spec"]["containers"][0]["image"] = "milvusdb/milvus:v2.5.14"
     result = plan(observed)
     assert result["running_version"] == "2.5.14"
-    assert hop_names(result) == ["mixcoord", "streaming", "indexnode"]
+    assert hop_names(result) == ["mixcoord", "streaming"]
 
 
 def test_sidecar_and_init_containers_are_ignored():
@@ -420,14 +414,14 @@ def test_coordinator_mode_none():
 
 def test_2_5_16_with_a_leftover_separate_coordinator_gets_hop1():
     result = plan(f.observed("v2.5.16", "mixed", "pulsar-v3"))
-    assert hop_names(result) == ["mixcoord", "streaming", "indexnode"]
+    assert hop_names(result) == ["mixcoord", "streaming"]
     assert result["hops"][0]["image_tag"] == "v2.5.16"
     assert has(result["warnings"], "interrupted hop 1")
 
 
 def test_2_6_with_separate_coordinators_gets_hop2_that_removes_them():
     result = plan(f.observed("v2.6.2", "separate", "pulsar-v3", chart="5.0.0"))
-    assert hop_names(result) == ["streaming", "indexnode"]
+    assert hop_names(result) == ["streaming"]
     assert result["hops"][0]["values"]["rootCoordinator"] == {"enabled": False}
     assert has(result["warnings"], "separate coordinators", "hop 2 removes them")
 
@@ -619,7 +613,7 @@ def _custom_configmap(observed, name="ops-config"):
 def test_custom_configmap_is_planned_and_the_layout_returned():
     result = plan(_custom_configmap(f.observed("v2.5.16", "mixcoord", "pulsar-v3", chart="4.2.58")))
     assert result["blockers"] == []
-    assert hop_names(result) == ["streaming", "indexnode"]
+    assert hop_names(result) == ["streaming"]
     assert result["layout"] == {"fullname": "rel-milvus", "name": "milvus", "configmap": "ops-config",
                                 "custom_configmap": True}
 
@@ -665,7 +659,7 @@ def test_name_override_release_is_read_through_its_own_chart_name():
     observed["configmap"]["metadata"]["name"] = "rel-vdb"
     observed["layout"] = release_layout("rel", observed["all_values"])
     result = plan(observed)
-    assert result["blockers"] == [] and hop_names(result) == ["streaming", "indexnode"]
+    assert result["blockers"] == [] and hop_names(result) == ["streaming"]
     assert result["components"] == ["datanode", "indexnode", "mixcoord", "proxy", "querynode"]
     assert result["running_version"] == "2.5.16"
     # read with the default chart name, the same objects are not Milvus': that was the refusal
