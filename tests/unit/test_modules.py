@@ -25,7 +25,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils import endstate,
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import HelmError, NotHelm
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     instance_component_selector, milvus_selector)
-from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import PAUSED_ANNOTATION
+from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import KEPT_ANNOTATION, PAUSED_ANNOTATION
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import REDACTED
 from ansible_collections.milvusops.cluster.plugins.modules import milvus_helm_hop, milvus_preflight, milvus_wait_ready
@@ -187,6 +187,8 @@ class FakeKube(object):
         self.watches = []
         self.proxied = []
         self.leases = {}
+        self.patches = []
+        self.deleted = []
 
     def bind(self, params):
         self.params = dict(params)
@@ -207,8 +209,36 @@ class FakeKube(object):
             return copy.deepcopy(items), str(len(self.lists))
 
     def read(self, kind, namespace, name):
-        assert kind == "ConfigMap"
-        return copy.deepcopy(self.configmaps.get(name))
+        if kind == "ConfigMap":
+            return copy.deepcopy(self.configmaps.get(name))
+        return copy.deepcopy(next((o for o in self.objects.get(kind, []) if o["metadata"]["name"] == name), None))
+
+    def merge_patch(self, kind, namespace, name, patch):
+        """Records (kind, name, patch); an annotation patch lands on the stored object (None removes a key)."""
+        self.patches.append((kind, name, copy.deepcopy(patch)))
+        with self.lock:
+            obj = next((o for o in self.objects.get(kind, []) if o["metadata"]["name"] == name), None)
+            if obj is None:
+                obj = {"metadata": {"name": name}, "spec": {}}
+            for key, value in ((patch.get("metadata") or {}).get("annotations") or {}).items():
+                annotations = obj["metadata"].setdefault("annotations", {})
+                if value is None:
+                    annotations.pop(key, None)
+                else:
+                    annotations[key] = value
+            return copy.deepcopy(obj)
+
+    def delete(self, kind, namespace, name, uid):
+        """Records the delete; the next watches see the object, then its ReplicaSets and pods, go (the GC)."""
+        self.deleted.append((kind, name, uid))
+        with self.lock:
+            obj = next(o for o in self.objects.get(kind, []) if o["metadata"]["name"] == name)
+            assert obj["metadata"]["uid"] == uid, "deleted another object of that name"
+            component = obj["metadata"]["labels"]["component"]
+            for dependent_kind in (kind, "ReplicaSet", "Pod"):
+                gone = [o for o in self.objects.get(dependent_kind, [])
+                        if (o["metadata"].get("labels") or {}).get("component") == component]
+                self.events.setdefault(dependent_kind, []).append([("DELETED", o) for o in gone])
 
     def watch(self, kind, namespace, label_selector, resource_version, timeout_seconds):
         with self.lock:
@@ -761,6 +791,80 @@ def test_hop_already_applied_writes_no_lock(monkeypatch, capsys):
     assert writes == [] and helm.upgrades == [] and "lock" not in result
 
 
+# -- the ordered hop 2: pauses what it changes, keeps what it removes too early -------------------------------
+
+ORDER = ["mixcoord", "streamingnode", "querynode", "datanode", "proxy"]
+
+
+def manifest(*objects):
+    return "".join("---\n" + json.dumps(obj) + "\n" for obj in objects)   # JSON is YAML
+
+
+def ordered_hop(monkeypatch, **setup):
+    """Hop 2 of a release whose proxy it changes, streaming node it adds and index node it removes."""
+    live = [f.deployment("proxy", image=HOP1_IMAGE), f.deployment("indexnode", image=HOP1_IMAGE)]
+    rendered = [f.deployment("proxy", image=HOP2_IMAGE), f.deployment("streamingnode", image=HOP2_IMAGE)]
+    helm = hop_setup(monkeypatch, live_manifest=manifest(*live), rendered=manifest(*rendered), **setup)
+    kube = FakeKube({"Deployment": copy.deepcopy(live)})
+    patch = kube.merge_patch
+
+    def recording(kind, namespace, name, body):   # how many real upgrades had run by each write
+        kube.patches_at = getattr(kube, "patches_at", []) + [(name, len(helm.real_upgrades))]
+        return patch(kind, namespace, name, body)
+    kube.merge_patch = recording
+    monkeypatch.setattr(milvus_helm_hop, "Kube", kube.bind)
+    args = dict(HOP_ARGS, hop_name="streaming", chart_version="5.0.0", rollout_order=ORDER,
+                kept_components=["indexnode"])
+    return helm, kube, args
+
+
+def test_the_ordered_hop_keeps_what_it_removes_and_pauses_what_it_changes_right_before_helm(monkeypatch, capsys):
+    helm, kube, args = ordered_hop(monkeypatch)
+    result, out = run_module(milvus_helm_hop, args, capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["rollout"]["kept"] == [{"component": "indexnode", "deployment": "rel-milvus-indexnode"}]
+    assert result["rollout"]["paused"] == [{"component": "proxy", "deployment": "rel-milvus-proxy"}]
+    assert kube.patches == [
+        ("Deployment", "rel-milvus-indexnode", {"metadata": {"annotations": {
+            "helm.sh/resource-policy": "keep", KEPT_ANNOTATION: "hop streaming"}}}),
+        ("Deployment", "rel-milvus-proxy", {"metadata": {"annotations": {PAUSED_ANNOTATION: "hop streaming"}},
+                                            "spec": {"paused": True}})]
+    assert kube.patches_at == [("rel-milvus-indexnode", 0), ("rel-milvus-proxy", 0)]    # before helm upgrade
+    assert len(helm.real_upgrades) == 1
+
+
+def test_without_kept_components_the_hop_leaves_the_removal_to_helm(monkeypatch, capsys):
+    helm, kube, args = ordered_hop(monkeypatch)
+    result, out = run_module(milvus_helm_hop, dict(args, kept_components=[]), capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert result["rollout"]["kept"] == []
+    assert [name for _, name, _ in kube.patches] == ["rel-milvus-proxy"]
+
+
+def test_check_and_diff_mode_show_what_would_be_kept_and_write_nothing(monkeypatch, capsys):
+    helm, kube, args = ordered_hop(monkeypatch)
+    result, out = run_module(milvus_helm_hop, args, capsys, check_mode=True, diff=True)
+    assert not result.get("failed"), result.get("msg")
+    assert result["rollout"]["kept"] == [{"component": "indexnode", "deployment": "rel-milvus-indexnode"}]
+    assert "keep (helm.sh/resource-policy=keep) on the old version, deleted once the rest is rolled out: " \
+        "rel-milvus-indexnode (indexnode)" in result["diff"]["after"]
+    assert kube.patches == [] and helm.real_upgrades == []
+
+
+def test_a_failed_upgrade_resumes_what_it_paused_and_names_what_it_kept(monkeypatch, capsys):
+    stderr = "Error: UPGRADE FAILED: cannot patch \"rel-pulsar-bookie\" with kind StatefulSet: field is immutable"
+    helm, kube, args = ordered_hop(monkeypatch, upgrade_error=HelmError("helm upgrade failed (rc=1): " + stderr,
+                                                                        stderr=stderr))
+    result, out = run_module(milvus_helm_hop, args, capsys)
+    assert result["failed"] is True
+    assert "rel-milvus-indexnode (indexnode) is kept on the old version (annotation %s); the next run deletes it" \
+        % KEPT_ANNOTATION in result["msg"], result["msg"]
+    assert "Still paused" not in result["msg"]    # helm changed nothing: the proxy was resumed
+    assert kube.patches[-1] == ("Deployment", "rel-milvus-proxy", {
+        "metadata": {"annotations": {PAUSED_ANNOTATION: None}}, "spec": {"paused": None}})
+    assert result["rollout"]["still_paused"] == []
+
+
 # -- milvus_wait_ready ------------------------------------------------------------------------
 
 WAIT_ARGS = {"release": "rel", "namespace": "milvus", "cluster_name": "prod-eu-1",
@@ -1271,3 +1375,58 @@ def test_check_mode_takes_no_lock(monkeypatch, capsys):
     helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
     result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, lock=LOCK), capsys, check_mode=True)
     assert not result.get("failed") and "lock" not in result and kube.leases == {}
+
+
+# -- the wait deletes what an ordered hop kept, once the rest is rolled out ------------------------------------
+
+def kept_index_node(objects):
+    """Add an index node on 2.5 that hop 2 kept (annotated), with its ReplicaSet and pod."""
+    deployments, replicasets, pods = f.rollout(["indexnode"], image=HOP1_IMAGE)
+    deployments[0]["metadata"]["annotations"].update({"helm.sh/resource-policy": "keep", KEPT_ANNOTATION: "hop streaming"})
+    objects["Deployment"] += deployments
+    objects["ReplicaSet"] += replicasets
+    objects["Pod"] += pods
+    return deployments[0]
+
+
+HOP2_WAIT = dict(WAIT_ARGS, image_tag="v2.6.4", expected_components=HOP2_EXPECTED, removed_components=HOP2_REMOVED,
+                 resume_order=ORDER)
+
+
+def test_the_wait_deletes_the_kept_index_node_once_the_rest_is_rolled_out(monkeypatch, capsys):
+    objects = snapshot(HOP2_EXPECTED, HOP2_IMAGE)
+    indexnode = kept_index_node(objects)
+    kube = wait_setup(monkeypatch, objects)
+    result, out = run_module(milvus_wait_ready, HOP2_WAIT, capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert kube.deleted == [("Deployment", "rel-milvus-indexnode", indexnode["metadata"]["uid"])]
+    assert result["changed"] is True and result["ready"] is True
+    assert [(e["component"], e["deployment"]) for e in result["rollout"]["deleted"]] == [
+        ("indexnode", "rel-milvus-indexnode")]
+    assert result["rollout"]["still_kept"] == []
+
+
+def test_the_kept_index_node_stays_while_a_component_is_still_rolling_and_the_failure_says_so(monkeypatch, capsys):
+    objects = snapshot(HOP2_EXPECTED, HOP2_IMAGE)
+    kept_index_node(objects)
+    replace(objects, "Deployment", "querynode", [f.deployment("querynode", image=HOP2_IMAGE, ready=0, available=0)])
+    kube = wait_setup(monkeypatch, objects)
+    result, out = run_module(milvus_wait_ready, dict(HOP2_WAIT, timeout=1), capsys)
+    assert result["failed"] is True
+    assert kube.deleted == []
+    assert "indexnode: Deployment rel-milvus-indexnode kept on its old version (deleted once every other component " \
+        "is rolled out)" in result["msg"], result["msg"]
+    assert result["msg"].endswith("rel-milvus-indexnode (indexnode) is kept on the old version (annotation %s); the "
+                                  "next run deletes it once every component runs the new one" % KEPT_ANNOTATION)
+    assert result["rollout"]["still_kept"] == [{"component": "indexnode", "deployment": "rel-milvus-indexnode"}]
+
+
+def test_a_kept_deployment_of_a_component_the_hop_does_not_remove_is_left_alone(monkeypatch, capsys):
+    objects = snapshot(HOP1_EXPECTED, HOP1_IMAGE)
+    for deployment in objects["Deployment"]:
+        if deployment["metadata"]["labels"]["component"] == "indexnode":
+            deployment["metadata"]["annotations"][KEPT_ANNOTATION] = "hop streaming"
+    kube = wait_setup(monkeypatch, objects)
+    result, out = run_module(milvus_wait_ready, WAIT_ARGS, capsys)     # hop 1: the index node is expected
+    assert not result.get("failed"), result.get("msg")
+    assert kube.deleted == [] and result["rollout"]["deleted"] == []
