@@ -307,9 +307,8 @@ class Kube(object):
         if response.status == 409:
             raise Conflict("DELETE %s: %s" % (path, _reason(response.data)))
         if response.status >= 400:
-            raise KubeError("Kubernetes API DELETE %s failed with %s: %s" % (path, response.status,
-                                                                              _reason(response.data)),
-                            transient=response.status in TRANSIENT_STATUS)
+            message = "Kubernetes API DELETE %s failed with %s: %s" % (path, response.status, _reason(response.data))
+            raise KubeError(message, transient=response.status in TRANSIENT_STATUS)
 
     # -- the upgrade lock (coordination.k8s.io Lease) -------------------------------------------
 

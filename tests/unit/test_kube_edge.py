@@ -94,6 +94,20 @@ def test_lease_writes_are_optimistic(kubesim, tmp_path):
     assert kube.read_lease("default", "lk") is None
 
 
+def test_delete_takes_only_the_object_it_saw_and_an_absent_one_is_no_error(kubesim, tmp_path):
+    kube = Kube(params(kubesim, tmp_path))
+    seen = kubesim.store.create("deployments", "default", deployment("kept", "img:1"))
+    kubesim.store.delete("deployments", "default", "kept")
+    kubesim.store.create("deployments", "default", deployment("kept", "img:2"))     # the same name, another object
+    with pytest.raises(Conflict):
+        kube.delete("Deployment", "default", "kept", uid=seen["metadata"]["uid"])
+    now = kube.read("Deployment", "default", "kept")
+    assert now["spec"]["template"]["spec"]["containers"][0]["image"] == "img:2"
+    kube.delete("Deployment", "default", "kept", uid=now["metadata"]["uid"])
+    assert kube.read("Deployment", "default", "kept") is None
+    kube.delete("Deployment", "default", "kept", uid=now["metadata"]["uid"])      # already gone
+
+
 def test_service_proxy_get(kubesim, tmp_path):
     kube = Kube(params(kubesim, tmp_path))
     status, body = kube.proxy_get("Service", "default", "absent", 9091, "/healthz")
