@@ -54,24 +54,31 @@ def paused_deployments(deployments, release, name=CHART_NAME):
     return sorted(found, key=lambda entry: (entry["component"], entry["deployment"]))
 
 
+def _milvus_deployments_among(entries, objects, release, name):
+    """[{"component", "deployment"}] of the release's Milvus Deployments in objects that entries (object_diff()
+    entries, {"kind", "name"}) name."""
+    names = set(entry["name"] for entry in entries or [] if entry.get("kind") == "Deployment")
+    found = []
+    for obj in objects or []:
+        metadata = obj.get("metadata") or {}
+        if obj.get("kind") != "Deployment" or metadata.get("name") not in names:
+            continue
+        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release:
+            continue
+        component = component_of(obj, name)
+        if component:
+            found.append({"component": component, "deployment": metadata["name"]})
+    return found
+
+
 def deployments_to_pause(changed, rendered_objects, release, name=CHART_NAME):
     """The Milvus Deployments a hop changes, as [{"component", "deployment"}]: the ones to pause before helm.
 
     changed is object_diff()'s "changed" list; rendered_objects the hop's server-side render. Deployments the
     hop adds (the streaming node) do not exist yet and cannot be paused; removed ones are deleted by helm.
     """
-    changed_names = set(entry["name"] for entry in changed or [] if entry.get("kind") == "Deployment")
-    targets = []
-    for obj in rendered_objects or []:
-        metadata = obj.get("metadata") or {}
-        if obj.get("kind") != "Deployment" or metadata.get("name") not in changed_names:
-            continue
-        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release:
-            continue
-        component = component_of(obj, name)
-        if component:
-            targets.append({"component": component, "deployment": metadata["name"]})
-    return sorted(targets, key=lambda entry: rollout_position(entry["component"]))
+    return sorted(_milvus_deployments_among(changed, rendered_objects, release, name),
+                  key=lambda entry: rollout_position(entry["component"]))
 
 
 def deployments_to_keep(removed, live_objects, release, kept_components, name=CHART_NAME):
@@ -80,18 +87,9 @@ def deployments_to_keep(removed, live_objects, release, kept_components, name=CH
 
     removed is object_diff()'s "removed" list; live_objects the release's current manifest.
     """
-    removed_names = set(entry["name"] for entry in removed or [] if entry.get("kind") == "Deployment")
-    targets = []
-    for obj in live_objects or []:
-        metadata = obj.get("metadata") or {}
-        if obj.get("kind") != "Deployment" or metadata.get("name") not in removed_names:
-            continue
-        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release:
-            continue
-        component = component_of(obj, name)
-        if component in (kept_components or ()):
-            targets.append({"component": component, "deployment": metadata["name"]})
-    return sorted(targets, key=lambda entry: (entry["component"], entry["deployment"]))
+    return sorted((entry for entry in _milvus_deployments_among(removed, live_objects, release, name)
+                   if entry["component"] in (kept_components or ())),
+                  key=lambda entry: (entry["component"], entry["deployment"]))
 
 
 def kept_deployments(deployments, release, name=CHART_NAME):
