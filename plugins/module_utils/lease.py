@@ -4,8 +4,8 @@
 """The upgrade lock's I/O: take, renew and release the release's Lease (the decisions are module_utils/lock.py).
 
 Shared by milvus_lock, milvus_preflight (which takes the lock once it knows there is work), milvus_helm_hop
-(which renews it right before helm upgrade) and the wait's renewals; module is anything with params,
-check_mode and fail_json.
+(which renews it right before helm upgrade) and the wait's renewals. params are milvus_lock's options (the
+cluster's connection, holder, purpose, duration, break_stale).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,16 +15,23 @@ __metaclass__ = type
 import datetime
 import time
 
-from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
-    CONNECTION_ARGUMENT_SPEC, describe_target)
+from ansible_collections.milvusops.cluster.plugins.module_utils.connection import CONNECTION_ARGUMENT_SPEC
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Conflict, KubeError
 from ansible_collections.milvusops.cluster.plugins.module_utils.lock import (
     CREATE, REFUSE, RENEW, decide, expiry, holder_gone, lease_body, lease_name)
 from ansible_collections.milvusops.cluster.plugins.module_utils.processes import process_alive
 
 
-def acquire(module, kube, name):
-    params = module.params
+class LockRefused(Exception):
+    """Another run holds the lock (decide()'s reason, without the cluster: the caller names it)."""
+
+    def __init__(self, message, lease, holder):
+        super(LockRefused, self).__init__(message)
+        self.lease, self.holder = lease, holder
+
+
+def acquire(params, check_mode, kube, name):
+    """Take or renew the Lease name for params["holder"]; LockRefused when another run holds it."""
     namespace = params["namespace"]
     existing = kube.read_lease(namespace, name)
     now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)  # naive UTC, like the Lease times
@@ -32,11 +39,10 @@ def acquire(module, kube, name):
     gone = holder_gone(other, params["holder"], process_alive)
     action, message = decide(existing, params["holder"], now, params["break_stale"], gone=gone)
     if action == REFUSE:
-        module.fail_json(msg="%s: %s" % (describe_target(params), message), lease=name,
-                         holder=existing["spec"].get("holderIdentity"))
+        raise LockRefused(message, name, other)
     body = lease_body(name, params["holder"], params["purpose"], params["duration"], now, existing)
     changed = action != RENEW
-    if not module.check_mode:
+    if not check_mode:
         if action == CREATE:
             kube.create_lease(namespace, body)
         else:
@@ -46,14 +52,13 @@ def acquire(module, kube, name):
                 message=message or ("lock renewed" if action == RENEW else "lock taken"))
 
 
-def release(module, kube, name):
-    params = module.params
+def release(params, check_mode, kube, name):
     existing = kube.read_lease(params["namespace"], name)
     holder = ((existing or {}).get("spec") or {}).get("holderIdentity")
     if existing is None or holder != params["holder"]:
         return dict(changed=False, lease=name, holder=holder,
                     message="not held by this run: left as it is" if existing else "no lock to release")
-    if not module.check_mode:
+    if not check_mode:
         kube.delete_lease(params["namespace"], name, existing["metadata"]["resourceVersion"])
     return dict(changed=True, lease=name, holder=None, message="lock released")
 
@@ -96,22 +101,12 @@ def lock_params(params, lock):
     return renew
 
 
-class _Renewal(object):
-    """The module acquire() is given for a renewal: never in check mode, a refusal raises LockLost."""
-
-    check_mode = False
-
-    def __init__(self, params):
-        self.params = params
-
-    def fail_json(self, msg, **_result):
-        where = describe_target(self.params) + ": "
-        raise LockLost(msg[len(where):] if msg.startswith(where) else msg)
-
-
 def renew(params, lock, kube):
-    """Renew this run's lock on the release of params (passing API failures retried); LockLost otherwise."""
+    """Renew this run's lock on the release of params (passing API failures retried, never in check mode);
+    LockLost otherwise."""
     try:
-        return with_retries(lambda: acquire(_Renewal(lock_params(params, lock)), kube, lease_name(params["release"])))
+        return with_retries(lambda: acquire(lock_params(params, lock), False, kube, lease_name(params["release"])))
+    except LockRefused as exc:
+        raise LockLost(str(exc))
     except (Conflict, KubeError) as exc:
         raise LockLost("cannot renew the upgrade lock: %s" % exc)

@@ -108,7 +108,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     connection_argument_spec, describe_target)
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Conflict, Kube, KubeError
-from ansible_collections.milvusops.cluster.plugins.module_utils.lease import acquire, release, with_retries
+from ansible_collections.milvusops.cluster.plugins.module_utils.lease import (
+    LockRefused, acquire, release, with_retries)
 from ansible_collections.milvusops.cluster.plugins.module_utils.lock import lease_name, lost_race_message
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
@@ -136,9 +137,11 @@ def run(module):
     try:
         kube = Kube(module.params)
         if module.params["state"] == "acquired":
-            result = with_retries(lambda: acquire(module, kube, name))
+            result = with_retries(lambda: acquire(module.params, module.check_mode, kube, name))
         else:
-            result = with_retries(lambda: release(module, kube, name))
+            result = with_retries(lambda: release(module.params, module.check_mode, kube, name))
+    except LockRefused as exc:
+        module.fail_json(msg="%s: %s" % (describe_target(module.params), exc), lease=exc.lease, holder=exc.holder)
     except Conflict as exc:
         module.fail_json(msg=lost_race_message(describe_target(module.params), name, exc))
     except KubeError as exc:

@@ -378,7 +378,8 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
     Helm, HelmError, NotHelm, module_helm_environment)
 from ansible_collections.milvusops.cluster.plugins.module_utils.endstate import settled
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import Conflict, Kube, KubeError
-from ansible_collections.milvusops.cluster.plugins.module_utils.lease import acquire, release, with_retries
+from ansible_collections.milvusops.cluster.plugins.module_utils.lease import (
+    LockRefused, acquire, release, with_retries)
 from ansible_collections.milvusops.cluster.plugins.module_utils.lock import lease_name, lost_race_message
 from ansible_collections.milvusops.cluster.plugins.module_utils.messages import namer
 from ansible_collections.milvusops.cluster.plugins.module_utils.observe import observe
@@ -505,21 +506,27 @@ class LockedRun(object):
     def take(self):
         if not self.options:
             return
-        holder = LockModule(self.module, self.options)
         try:
-            taken = with_retries(lambda: acquire(holder, self.kube, self.name))
+            taken = with_retries(lambda: acquire(self.lock_params(), False, self.kube, self.name))
+        except LockRefused as exc:
+            self.module.fail_json(msg="%s: %s" % (describe_target(self.module.params), exc), lease=exc.lease,
+                                  holder=exc.holder)
         except Conflict as exc:
             self.module.fail_json(msg=lost_race_message(describe_target(self.module.params), self.name, exc))
         self.result = dict((key, taken[key]) for key in ("lease", "holder", "expires", "message"))
         self.result["held"] = True
         self.took_over = taken["message"] if "took over" in taken["message"] else None
 
+    def lock_params(self):
+        """The lock options as milvus_lock's params, on this module's cluster."""
+        return dict(self.module.params, state="acquired", **self.options)
+
     def give_back(self, why):
         """Release a held lock; a failure to do so is said (the lock then expires on its own)."""
         if not (self.result and self.result["held"]):
             return None
         try:
-            with_retries(lambda: release(LockModule(self.module, self.options), self.kube, self.name))
+            with_retries(lambda: release(self.lock_params(), False, self.kube, self.name))
         except KubeError as exc:
             return "the upgrade lock %s could not be released (%s); it expires by itself" % (self.name, exc)
         self.result.update(held=False, message="lock released: %s" % why)
@@ -530,15 +537,6 @@ class LockedRun(object):
         if self.result:
             result["lock"] = self.result
         self.module.fail_json(msg=msg + ("; " + problem if problem else ""), **result)
-
-
-class LockModule(object):
-    """The lock options as milvus_lock's params (acquire and release read module.params)."""
-
-    def __init__(self, module, options):
-        self.params = dict(module.params, state="acquired", **options)
-        self.check_mode = False
-        self.fail_json = module.fail_json
 
 
 def end_state(kube, params, observed, result):
