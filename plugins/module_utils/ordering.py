@@ -108,6 +108,23 @@ def kept_deployments(deployments, release, name=CHART_NAME):
     return sorted(found, key=lambda entry: (entry["component"], entry["deployment"]))
 
 
+def kept_by_others(deployments, components, release, name=CHART_NAME):
+    """[{"component", "deployment"}] of the release's Milvus Deployments of components that carry
+    helm.sh/resource-policy=keep without our annotation: helm would leave them when a hop removes them, and
+    nothing of ours deletes them."""
+    found = []
+    for deployment in deployments or []:
+        metadata = deployment.get("metadata") or {}
+        annotations = metadata.get("annotations") or {}
+        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release or \
+                annotations.get(HELM_RESOURCE_POLICY) != "keep" or KEPT_ANNOTATION in annotations:
+            continue
+        component = component_of(deployment, name)
+        if component in (components or ()):
+            found.append({"component": component, "deployment": metadata.get("name")})
+    return sorted(found, key=lambda entry: (entry["component"], entry["deployment"]))
+
+
 def rollout_position(component, order=ROLLOUT_ORDER):
     """Sort key: the components of the order first, in its order, then any other by name."""
     return (order.index(component), "") if component in order else (len(order), component)

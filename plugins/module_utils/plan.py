@@ -19,7 +19,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils import mq as mql
 from ansible_collections.milvusops.cluster.plugins.module_utils.names import (
     SEPARATE_COORDINATORS, component_of, configmap_mismatch, default_layout)
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
-    KEPT_UNTIL_ROLLED_OUT, ROLLOUT_ORDER, kept_deployments, paused_deployments)
+    HELM_RESOURCE_POLICY, KEPT_UNTIL_ROLLED_OUT, ROLLOUT_ORDER, kept_by_others, kept_deployments, paused_deployments)
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import (
     format_tag, parse_chart_version, parse_helm_version, parse_kube_version, parse_milvus_tag, split_image,
     try_parse_milvus_tag)
@@ -164,6 +164,7 @@ class _Planner(object):
             self.warn("runs 2.6 with separate coordinators (%s): hop 2 removes them in favour of mixcoord"
                       % ", ".join(separate))
         self.hop_warnings(running, hops, detection, current_chart, target, mode)
+        self.removals_helm_would_skip(hops)
         self.finish(hops)
         return self.result
 
@@ -479,6 +480,18 @@ class _Planner(object):
                        "them, then re-run; nothing was changed" % (
                            ", ".join(e["deployment"] for e in theirs), " ".join(e["deployment"] for e in theirs),
                            self.ns))
+
+    def removals_helm_would_skip(self, hops):
+        """A Deployment a hop removes that carries someone's helm.sh/resource-policy=keep stays after helm's
+        upgrade, so the hop's wait would never see its end state: refused before anything changes."""
+        removed = set(component for hop in hops for component in hop["removed_components"])
+        kept = kept_by_others(self.o.get("deployments") or [], removed, self.rel, self.name)
+        if kept:
+            self.block("Deployments %s carry %s=keep, so helm would leave them when the upgrade removes them and "
+                       "the rollout could never finish. Remove the annotation (kubectl annotate deployment %s -n %s "
+                       "%s-) or delete them yourself, then re-run; nothing was changed" % (
+                           ", ".join("%(deployment)s (%(component)s)" % e for e in kept), HELM_RESOURCE_POLICY,
+                           " ".join(e["deployment"] for e in kept), self.ns, HELM_RESOURCE_POLICY))
 
     def hop_warnings(self, running, hops, detection, current_chart, target, mode):
         if not hops:

@@ -277,3 +277,24 @@ def test_a_failure_ends_with_what_is_still_paused_and_is_left_alone_when_nothing
     assert ordering.ending_with_still_paused("hop streaming failed", []) == "hop streaming failed"
     text = ordering.ending_with_still_paused("hop streaming failed", [{"component": "proxy", "deployment": "p"}])
     assert text.startswith("hop streaming failed. Still paused: p (proxy). ")
+
+
+@pytest.mark.parametrize("component, blocked", [("rootcoord", True), ("indexnode", True), ("proxy", False)])
+def test_a_keep_policy_of_someone_else_on_a_deployment_a_hop_removes_blocks_before_anything_changes(component, blocked):
+    observed = f.observed("v2.5.10", "separate", "pulsar-v2", chart="4.2.20")
+    for deployment in observed["deployments"]:
+        if deployment["metadata"]["labels"]["component"] == component:
+            deployment["metadata"]["annotations"][ordering.HELM_RESOURCE_POLICY] = "keep"
+    result = plan(observed)
+    refusals = [b for b in result["blockers"] if "helm.sh/resource-policy=keep" in b]
+    if not blocked:      # the proxy stays in both hops: helm upgrades it, the keep policy changes nothing
+        assert refusals == [] and [h["name"] for h in result["hops"]] == ["mixcoord", "streaming"]
+        return
+    assert len(refusals) == 1 and result["hops"] == []
+    assert refusals[0].startswith("cluster ")
+    assert "rel-milvus-%s (%s)" % (component, component) in refusals[0]
+    assert "kubectl annotate deployment rel-milvus-%s -n milvus helm.sh/resource-policy-" % component in refusals[0]
+    # ours (an ordered hop that stopped) is no refusal: the wait deletes it
+    for deployment in observed["deployments"]:
+        deployment["metadata"]["annotations"][ordering.KEPT_ANNOTATION] = "hop streaming"
+    assert not [b for b in plan(observed)["blockers"] if "resource-policy" in b]
