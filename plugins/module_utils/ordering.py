@@ -39,19 +39,27 @@ def paused_by_us(deployment):
     return PAUSED_ANNOTATION in ((deployment.get("metadata") or {}).get("annotations") or {})
 
 
-def paused_deployments(deployments, release, name=CHART_NAME):
-    """[{"component", "deployment", "by_us", "hop"}] of the release's paused Milvus Deployments, by component."""
-    found = []
+def _release_deployments(deployments, release, name):
+    """(deployment, component, metadata, annotations) of each of the release's Milvus Deployments."""
     for deployment in deployments or []:
         metadata = deployment.get("metadata") or {}
-        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release or not is_paused(deployment):
+        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release:
             continue
         component = component_of(deployment, name)
         if component:
-            found.append({"component": component, "deployment": metadata.get("name"),
-                          "by_us": paused_by_us(deployment),
-                          "hop": (metadata.get("annotations") or {}).get(PAUSED_ANNOTATION)})
-    return sorted(found, key=lambda entry: (entry["component"], entry["deployment"]))
+            yield deployment, component, metadata, metadata.get("annotations") or {}
+
+
+def _by_component(entries):
+    return sorted(entries, key=lambda entry: (entry["component"], entry["deployment"]))
+
+
+def paused_deployments(deployments, release, name=CHART_NAME):
+    """[{"component", "deployment", "by_us", "hop"}] of the release's paused Milvus Deployments, by component."""
+    return _by_component({"component": component, "deployment": metadata.get("name"), "by_us": paused_by_us(deployment),
+                          "hop": annotations.get(PAUSED_ANNOTATION)}
+                         for deployment, component, metadata, annotations in _release_deployments(deployments, release, name)
+                         if is_paused(deployment))
 
 
 def _milvus_deployments_among(entries, objects, release, name):
@@ -87,42 +95,26 @@ def deployments_to_keep(removed, live_objects, release, kept_components, name=CH
 
     removed is object_diff()'s "removed" list; live_objects the release's current manifest.
     """
-    return sorted((entry for entry in _milvus_deployments_among(removed, live_objects, release, name)
-                   if entry["component"] in (kept_components or ())),
-                  key=lambda entry: (entry["component"], entry["deployment"]))
+    return _by_component(entry for entry in _milvus_deployments_among(removed, live_objects, release, name)
+                         if entry["component"] in (kept_components or ()))
 
 
 def kept_deployments(deployments, release, name=CHART_NAME):
     """[{"component", "deployment", "uid", "hop"}] of the release's Milvus Deployments kept by an ordered hop."""
-    found = []
-    for deployment in deployments or []:
-        metadata = deployment.get("metadata") or {}
-        annotations = metadata.get("annotations") or {}
-        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release or \
-                KEPT_ANNOTATION not in annotations or metadata.get("deletionTimestamp"):
-            continue
-        component = component_of(deployment, name)
-        if component:
-            found.append({"component": component, "deployment": metadata.get("name"), "uid": metadata.get("uid"),
-                          "hop": annotations[KEPT_ANNOTATION]})
-    return sorted(found, key=lambda entry: (entry["component"], entry["deployment"]))
+    return _by_component({"component": component, "deployment": metadata.get("name"), "uid": metadata.get("uid"),
+                          "hop": annotations[KEPT_ANNOTATION]}
+                         for _deployment, component, metadata, annotations in _release_deployments(deployments, release, name)
+                         if KEPT_ANNOTATION in annotations and not metadata.get("deletionTimestamp"))
 
 
 def kept_by_others(deployments, components, release, name=CHART_NAME):
     """[{"component", "deployment"}] of the release's Milvus Deployments of components that carry
     helm.sh/resource-policy=keep without our annotation: helm would leave them when a hop removes them, and
     nothing of ours deletes them."""
-    found = []
-    for deployment in deployments or []:
-        metadata = deployment.get("metadata") or {}
-        annotations = metadata.get("annotations") or {}
-        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release or \
-                annotations.get(HELM_RESOURCE_POLICY) != "keep" or KEPT_ANNOTATION in annotations:
-            continue
-        component = component_of(deployment, name)
-        if component in (components or ()):
-            found.append({"component": component, "deployment": metadata.get("name")})
-    return sorted(found, key=lambda entry: (entry["component"], entry["deployment"]))
+    return _by_component({"component": component, "deployment": metadata.get("name")}
+                         for _deployment, component, metadata, annotations in _release_deployments(deployments, release, name)
+                         if component in (components or ()) and annotations.get(HELM_RESOURCE_POLICY) == "keep"
+                         and KEPT_ANNOTATION not in annotations)
 
 
 def rollout_position(component, order=ROLLOUT_ORDER):
