@@ -13,7 +13,7 @@ import urllib.request
 
 import yaml
 
-GET_ATTEMPTS = 5
+ATTEMPTS = 5
 RETRIED_STATUSES = (429, 500, 502, 503, 504)
 
 
@@ -69,20 +69,36 @@ class Api:
         except ValueError:
             return status, raw.decode(errors="replace")
 
-    def get(self, path):
-        """The object or list at path, None if there is none (404). Like client-go, a read that the server
-        sheds (429) or fails (5xx: etcd timeouts on a loaded machine) is tried again; still failing, it raises
-        OSError, as when the server is away: a test must never read an overloaded server as an absent object."""
-        for attempt in range(1, GET_ATTEMPTS + 1):
-            status, answer = self.request("GET", path)
+    def _retried(self, method, path):
+        """(status, answer) of a request that is safe to repeat, tried again while the server sheds it (429)
+        or fails it (5xx: etcd timeouts on a loaded machine), as client-go does."""
+        for attempt in range(1, ATTEMPTS + 1):
+            status, answer = self.request(method, path)
             if status not in RETRIED_STATUSES:
                 break
             time.sleep(0.2 * attempt)
+        return status, answer
+
+    def get(self, path):
+        """The object or list at path, None if there is none (404). A read still failing after its retries
+        raises OSError, as when the server is away: a test must never read an overloaded server as an absent
+        object."""
+        status, answer = self._retried("GET", path)
         if status == 404:
             return None
         if status != 200:
             raise OSError("GET %s: %s %s" % (path, status, answer))
         return answer
+
+    def delete(self, path):
+        """DELETE path (background propagation, the server's default); True if it was there, False if not
+        (404); a deletion still failing after its retries raises OSError."""
+        status, answer = self._retried("DELETE", path)
+        if status in (200, 202):
+            return True
+        if status == 404:
+            return False
+        raise OSError("DELETE %s: %s %s" % (path, status, answer))
 
     def ensure(self, path, body):
         """POST body to path; an object that already exists is left as it is."""

@@ -180,7 +180,36 @@ class Store:
             meta["resourceVersion"] = self._bump()
             self._objects[res.key][self._ns_name(res, namespace, meta["name"])] = obj
             self._emit(res, "ADDED", obj, None)
+            self._collect_if_owners_gone(res, obj)
             return clone(obj)
+
+    def _owner_present(self, ref, namespace):
+        """Whether the object an ownerReference names still exists with that uid. Owners live in the
+        dependent's namespace or are cluster-scoped; a kind kubesim does not serve counts as present."""
+        try:
+            owner_res = resources.lookup(ref.get("kind") or "")
+        except KeyError:
+            return True
+        owner = self._raw(owner_res, namespace, ref.get("name"))
+        return owner is not None and owner["metadata"]["uid"] == ref.get("uid")
+
+    def _collect_if_owners_gone(self, res, obj):
+        """The garbage collector's part for an object created for owners that are already gone (a
+        controller that read its owner just before the owner was deleted): the object goes when all its
+        owners are gone (a scheduled pod terminates gracefully); otherwise only the dangling references go."""
+        meta = obj["metadata"]
+        refs = meta.get("ownerReferences") or []
+        kept = [r for r in refs if self._owner_present(r, meta.get("namespace"))]
+        if len(kept) == len(refs):
+            return
+        if not kept:
+            self.delete(res, meta.get("namespace"), meta["name"])
+            return
+        new = clone(obj)
+        new["metadata"]["ownerReferences"] = kept
+        new["metadata"]["resourceVersion"] = self._bump()
+        self._objects[res.key][self._ns_name(res, meta.get("namespace"), meta["name"])] = new
+        self._emit(res, "MODIFIED", new, obj)
 
     def update(self, resource, namespace, name, body, subresource=None, dry_run=False,
                check_rv=True):

@@ -275,10 +275,36 @@ def test_cascading_deletion(sides):
         side.api.ensure(side.path("deployments", group="/apis/apps/v1"), deployment("gone", ["main"]))
         selector = "?labelSelector=app%3Dgone"
         wait_for(lambda: side.api.get(side.path("pods") + selector)["items"], 60, 0.2, "%s: pods" % side.name)
-        side.api.request("DELETE", side.path("deployments", "gone", group="/apis/apps/v1"))
+        assert side.api.delete(side.path("deployments", "gone", group="/apis/apps/v1"))
         started = time.monotonic()
         wait_for(lambda: not side.api.get(side.path("replicasets", group="/apis/apps/v1") + selector)["items"]
                  and not side.api.get(side.path("pods") + selector)["items"], 60, 0.2,
                  "%s: ReplicaSets and pods removed by the garbage collector" % side.name)
         return {"ReplicaSets and pods follow their Deployment": time.monotonic() - started < 60}
     run_both(sides, "gc", steps)
+
+
+def test_a_dependent_created_for_owners_already_gone(sides):
+    """A controller that read its owner just before the owner's deletion creates a dependent that the
+    cascade never saw: the garbage collector deletes it when all its owners are gone and drops only the
+    dangling references otherwise (kubesim's ReplicaSet controller can race a Deployment's deletion so)."""
+    def reference(owner):
+        return {"apiVersion": "v1", "kind": "ConfigMap", "name": owner["metadata"]["name"],
+                "uid": owner["metadata"]["uid"]}
+
+    def steps(side):
+        gone = side.api.ensure(side.path("configmaps"), configmap("owner-gone"))
+        live = side.api.ensure(side.path("configmaps"), configmap("owner-live"))
+        assert side.api.delete(side.path("configmaps", "owner-gone"))
+        for name, owners in (("orphan", [gone]), ("half-orphan", [gone, live])):
+            body = configmap(name)
+            body["metadata"]["ownerReferences"] = [reference(o) for o in owners]
+            side.api.ensure(side.path("configmaps"), body)
+
+        def owners_of(name):
+            found = side.api.get(side.path("configmaps", name))
+            return None if found is None else [r["name"] for r in found["metadata"]["ownerReferences"]]
+        wait_for(lambda: owners_of("orphan") is None and owners_of("half-orphan") == ["owner-live"], 60, 0.2,
+                 "%s: the orphan deleted and the dangling reference dropped" % side.name)
+        return {"orphan": owners_of("orphan"), "half-orphan": owners_of("half-orphan")}
+    run_both(sides, "dangling owners", steps)

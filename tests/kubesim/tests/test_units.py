@@ -103,3 +103,44 @@ def test_a_milvus_pod_with_name_override_is_still_milvus():
     pulsar_proxy = {"metadata": {"labels": {"app": "pulsar", "component": "proxy"}},
                     "spec": {"containers": [{"name": "proxy", "args": ["bin/pulsar", "proxy"]}]}}
     assert is_milvus(renamed) and not is_milvus(pulsar_proxy)
+
+
+def _cm(name, owners=()):
+    refs = [{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"],
+             "uid": o["metadata"]["uid"]} for o in owners]
+    meta = {"name": name, "ownerReferences": refs} if refs else {"name": name}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
+
+
+@pytest.mark.parametrize("owners_gone", [(True,), (True, True), (True, False), (False,), (False, False)])
+def test_an_object_created_for_owners_already_gone_is_collected_like_the_garbage_collector_does(owners_gone):
+    """A controller that read its owner just before the owner's deletion creates a dependent the cascade
+    never saw: with every owner gone it is deleted, with some left only the dangling references go."""
+    store = Store()
+    owners = [store.create("configmaps", "default", _cm("owner-%d" % i)) for i in range(len(owners_gone))]
+    for owner, gone in zip(owners, owners_gone):
+        if gone:
+            store.delete("configmaps", "default", owner["metadata"]["name"])
+    store.create("configmaps", "default", _cm("dependent", owners))
+    dependent = store.get("configmaps", "dependent", "default")
+    alive = [o["metadata"]["uid"] for o, gone in zip(owners, owners_gone) if not gone]
+    if not alive:
+        assert dependent is None
+    else:
+        assert [r["uid"] for r in dependent["metadata"]["ownerReferences"]] == alive
+
+
+def test_an_owner_recreated_under_the_same_name_does_not_adopt_a_dependent_of_the_old_one():
+    store = Store()
+    old = store.create("configmaps", "default", _cm("owner"))
+    store.delete("configmaps", "default", "owner")
+    store.create("configmaps", "default", _cm("owner"))
+    store.create("configmaps", "default", _cm("dependent", [old]))
+    assert store.get("configmaps", "dependent", "default") is None
+
+
+def test_an_owner_of_a_kind_kubesim_does_not_serve_counts_as_present():
+    store = Store()
+    foreign = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "uid": "u-1"}}
+    store.create("configmaps", "default", _cm("dependent", [foreign]))
+    assert store.get("configmaps", "dependent", "default")["metadata"]["ownerReferences"][0]["uid"] == "u-1"

@@ -11,13 +11,19 @@ HELM = os.path.join(REPO, ".venv", "bin", "helm")
 
 
 def wait_for(fn, timeout=10.0, interval=0.02, what="condition"):
-    """Poll fn() until it returns something truthy; fail with `what` after `timeout` seconds."""
+    """Poll fn() until it returns something truthy; fail with `what` after `timeout` seconds. A read that
+    fails (OSError: a server shedding load, a connection reset) is one more falsy answer, as for a
+    client-go poll: the wait fails only if it still fails, or the condition is still false, at the end."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
+        try:
+            last = fn()
+        except OSError as exc:
+            last = exc
+        else:
+            if last:
+                return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
