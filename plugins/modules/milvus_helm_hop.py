@@ -402,6 +402,8 @@ def read_release(helm, release, namespace):
     with ThreadPoolExecutor(max_workers=2) as pool:
         history = pool.submit(helm.history, release, namespace)
         user_values = pool.submit(helm.get_values, release, namespace)
+        if history.result() is None:   # no release: the values read failed the same way, and says less
+            return None, {}
         return history.result(), user_values.result()
 
 

@@ -367,6 +367,8 @@ summary:
       removes datacoord, indexcoord, querycoord, rootcoord
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.values_folders import sweep_values_folders
@@ -423,9 +425,13 @@ def chart_blockers(helm, hops, chart_ref, repo_url, names):
     """One blocker per planned chart version that does not resolve in the repository (each looked up once)."""
     blockers = []
     where = ("repository %s" % repo_url) if repo_url else "its location"
-    for version in sorted(set(hop["chart_version"] for hop in hops)):
+    versions = sorted(set(hop["chart_version"] for hop in hops))
+    with ThreadPoolExecutor(max_workers=max(1, len(versions))) as pool:   # independent reads, side by side
+        lookups = [(version, pool.submit(helm.show_chart, chart_ref, version, repo_url or None))
+                   for version in versions]
+    for version, lookup in lookups:
         try:
-            helm.show_chart(chart_ref, version, repo_url or None)
+            lookup.result()
         except HelmError as exc:
             blockers.append("chart %s version %s cannot be had from %s (%s): check %s and %s, or the hop's chart "
                             "version (%s / %s)" % (chart_ref, version, where, exc.stderr or exc, names("chart_ref"),
