@@ -15,7 +15,9 @@ def test_kind_smoke_syntax_and_assertions(make_harness):
         "milvus_kubeconfig": str(harness.fleet.kubeconfig),
         "milvus_chart_repo_url": harness.fleet.chart_repo_url,
         "milvus_helm_binary": str(BIN / "helm"),
+        # the play runs on localhost, outside the harness inventory's hosts: its settle times are not set there
         "milvus_settle_after_mixcoord": 1,
+        "milvus_settle_after_streaming": 1,
     }
     syntax = harness.playbook("kind_smoke", "--syntax-check", extra_vars=env_vars)
     assert syntax.rc == 0, syntax.output
