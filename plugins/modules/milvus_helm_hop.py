@@ -483,43 +483,46 @@ def run(module):
     def fail(msg, **extra):
         module.fail_json(msg=redact_text("%s: %s" % (target, msg), secrets), **extra)
 
-    try:
-        history, user_values = read_release(helm, release, namespace)
-        if history is None:
-            fail("the release does not exist; this module upgrades existing releases only")
-        state = hop_state(history, user_values, params["chart_version"], params["values"])
-    except HelmError as exc:
-        fail(str(exc))
-    if state["refusal"]:
-        fail(state["refusal"])
-
-    values_before = state["user_values"]
-    values_after = merge_values(values_before, params["values"])
     description = "%s hop %s to chart %s" % (DESCRIPTION_PREFIX, params["hop_name"], params["chart_version"])
-    result = dict(
-        changed=False,
-        revision_before=state["revision"],
-        revision_after=state["revision"],
-        started=time.time(),
-        values_before=redact_values(values_before, params["secret_values"]),
-        values_after=redact_values(values_after, params["secret_values"]),
-    )
     upgrade = dict(release=release, namespace=namespace, chart_ref=params["chart_ref"],
                    version=params["chart_version"], repo_url=params["chart_repo_url"],
                    timeout=params["timeout"], description=description)
-    result["command"] = [helm_path] + upgrade_arguments(values_file="<private values file>", schema_checked=True,
-                                                        **upgrade)
-    if state["applied"]:
-        module.exit_json(**result)
-
     with PrivateValuesFile(params["values"]) as values_file:
-        try:
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                rendering = pool.submit(helm.upgrade, values_file=values_file, dry_run=True, **upgrade)
-                live = pool.submit(helm.get_manifest, release, namespace)
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            # The render guard's dry run depends on the hop's own values only, so it runs beside the reads that
+            # decide whether the hop is to run at all (a release found missing, refused or already at the hop
+            # discards it: a server-side dry run writes nothing).
+            reading = pool.submit(read_release, helm, release, namespace)
+            rendering = pool.submit(helm.upgrade, values_file=values_file, dry_run=True, **upgrade)
+            live = pool.submit(helm.get_manifest, release, namespace)
+            try:
+                history, user_values = reading.result()
+                if history is None:
+                    fail("the release does not exist; this module upgrades existing releases only")
+                state = hop_state(history, user_values, params["chart_version"], params["values"])
+            except HelmError as exc:
+                fail(str(exc))
+            if state["refusal"]:
+                fail(state["refusal"])
+
+            values_before = state["user_values"]
+            values_after = merge_values(values_before, params["values"])
+            result = dict(
+                changed=False,
+                revision_before=state["revision"],
+                revision_after=state["revision"],
+                started=time.time(),
+                values_before=redact_values(values_before, params["secret_values"]),
+                values_after=redact_values(values_after, params["secret_values"]),
+            )
+            result["command"] = [helm_path] + upgrade_arguments(values_file="<private values file>",
+                                                                schema_checked=True, **upgrade)
+            if state["applied"]:
+                module.exit_json(**result)
+            try:
                 rendered, live_manifest = rendering.result(), live.result()
-        except HelmError as exc:
-            fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
+            except HelmError as exc:
+                fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
         changes = object_changes(live_manifest, rendered.get("manifest", ""))
         result["objects"] = summary(changes)
         result["data_store_images"] = changes["data_store_images"]

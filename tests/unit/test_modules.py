@@ -492,10 +492,28 @@ def test_hop_already_applied_changes_nothing(monkeypatch, capsys):
     result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
     assert result["changed"] is False
     assert not result.get("failed")
-    assert helm.upgrades == []
+    assert helm.real_upgrades == []   # a dry run rendered beside the reads is discarded
     assert result["revision_before"] == result["revision_after"] == 2
     assert "objects" not in result
     assert result["values_after"] == result["values_before"]
+
+
+def test_hop_renders_beside_its_reads_and_upgrades_only_after_both(monkeypatch, capsys):
+    """The dry run starts while the history is still being read (it depends on the hop's own values only),
+    and the real upgrade comes after both: a history read that waits for the dry run would time out if the
+    render still waited for the reads."""
+    helm = hop_setup(monkeypatch)
+    rendering, seen = threading.Event(), []
+    history = helm.history
+
+    def slow_history(*args, **kwargs):
+        seen.append(rendering.wait(10))
+        return history(*args, **kwargs)
+    helm.history = slow_history
+    helm.on_upgrade = lambda kwargs: rendering.set() if kwargs.get("dry_run") else seen.append("upgrade")
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert seen == [True, "upgrade"]
 
 
 def test_hop_not_applied_renders_then_upgrades(monkeypatch, capsys):
@@ -570,7 +588,7 @@ def test_hop_refuses_a_pending_release(monkeypatch, capsys, status):
     assert result["failed"] is True
     assert status in result["msg"]
     assert "helm rollback" in result["msg"]
-    assert helm.upgrades == []
+    assert helm.real_upgrades == []   # a dry run rendered beside the reads is discarded
 
 
 def test_hop_refuses_a_foreign_failed_release(monkeypatch, capsys):
@@ -578,7 +596,7 @@ def test_hop_refuses_a_foreign_failed_release(monkeypatch, capsys):
     result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
     assert result["failed"] is True
     assert "failed outside this collection" in result["msg"]
-    assert helm.upgrades == []
+    assert helm.real_upgrades == []   # a dry run rendered beside the reads is discarded
 
 
 def test_hop_resumes_its_own_failed_revision(monkeypatch, capsys):
@@ -597,7 +615,7 @@ def test_hop_refuses_a_downgrade(monkeypatch, capsys):
     result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
     assert result["failed"] is True
     assert "never downgrades" in result["msg"]
-    assert helm.upgrades == []
+    assert helm.real_upgrades == []   # a dry run rendered beside the reads is discarded
 
 
 def test_hop_missing_release(monkeypatch, capsys):
@@ -605,7 +623,7 @@ def test_hop_missing_release(monkeypatch, capsys):
     result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
     assert result["failed"] is True
     assert "does not exist" in result["msg"]
-    assert helm.upgrades == []
+    assert helm.real_upgrades == []   # a dry run rendered beside the reads is discarded
 
 
 def test_hop_values_file_is_private_and_removed(monkeypatch, capsys):
@@ -791,7 +809,7 @@ def test_hop_already_applied_writes_no_lock(monkeypatch, capsys):
     helm, kube, writes = hop_with_lock(monkeypatch, LOCK["holder"], rows=applied, user_values=HOP1_VALUES)
     result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, renew_lock=LOCK), capsys)
     assert result["changed"] is False and not result.get("failed"), result.get("msg")
-    assert writes == [] and helm.upgrades == [] and "lock" not in result
+    assert writes == [] and helm.real_upgrades == [] and "lock" not in result
 
 
 # -- the ordered hop 2: pauses what it changes, keeps what it removes too early -------------------------------
