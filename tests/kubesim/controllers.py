@@ -47,6 +47,12 @@ def owner_ref(obj, block=True):
     return ref
 
 
+def _replicas_counted(rs):
+    """The pods a ReplicaSet stands for in the surge budget: its spec, or the pods it still runs when its own
+    sync has not yet scaled down to a lowered spec (counting the spec alone lets a rollout exceed maxSurge)."""
+    return max(rs["spec"].get("replicas", 0), (rs.get("status") or {}).get("replicas", 0))
+
+
 def _nonzero(status):
     """Drop zero counters, as omitempty does in the real API types."""
     return {k: v for k, v in status.items() if v not in (0, None)}
@@ -179,7 +185,7 @@ class Controllers:
             unavail = resolve(ru.get("maxUnavailable", "25%"), replicas, False)
             if surge == 0 and unavail == 0:
                 unavail = 1
-            total = sum(r["spec"].get("replicas", 0) for r in rss)
+            total = sum(_replicas_counted(r) for r in rss)
             if new_rs is None:
                 if old:
                     count = min(replicas, max(0, replicas + surge - total))

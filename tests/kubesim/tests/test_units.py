@@ -1,11 +1,12 @@
 """Pure pieces: protobuf decoding, strategic merge patch directives, selectors, pod-template hash."""
 
 import base64
+import types
 
 import pytest
 
 from tests.kubesim import protobuf as pb
-from tests.kubesim.controllers import template_hash
+from tests.kubesim.controllers import Controllers, owner_ref, template_hash
 from tests.kubesim.kubelet import normalize_image
 from tests.kubesim.patch import PatchError, strategic_merge
 from tests.kubesim.selectors import SelectorError, match_labels, parse_label_selector
@@ -144,3 +145,33 @@ def test_an_owner_of_a_kind_kubesim_does_not_serve_counts_as_present():
     foreign = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "uid": "u-1"}}
     store.create("configmaps", "default", _cm("dependent", [foreign]))
     assert store.get("configmaps", "dependent", "default")["metadata"]["ownerReferences"][0]["uid"] == "u-1"
+
+
+def test_a_rollout_counts_the_pods_an_old_replicaset_still_runs_in_its_surge_budget():
+    """maxSurge bounds pods, not specs: with the old ReplicaSet's spec lowered to 3 but its 4 pods not yet scaled
+    down, the new one may not grow (4 + 2 would be 6 pods for 4 replicas and a surge of 1)."""
+    store = Store()
+    labels = {"app": "web"}
+    d = store.create("deployments", "default", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 4, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "m", "image": "x:2"}]}}}})
+    new_hash = template_hash(d["spec"]["template"])
+
+    def replicaset(template_hash_label, spec_replicas, running):
+        template = {"metadata": {"labels": dict(labels, **{"pod-template-hash": template_hash_label})},
+                    "spec": d["spec"]["template"]["spec"]}
+        store.create("replicasets", "default", {
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "web-" + template_hash_label, "labels": template["metadata"]["labels"],
+                         "ownerReferences": [owner_ref(d)]},
+            "spec": {"replicas": spec_replicas, "selector": {"matchLabels": template["metadata"]["labels"]},
+                     "template": template},
+            "status": {"replicas": running, "readyReplicas": running, "availableReplicas": running}},
+            keep_status=True)
+    replicaset("old", 3, 4)
+    replicaset(new_hash, 1, 1)
+    manager = types.SimpleNamespace(store=store, cluster=None, enqueue=lambda *keys: None,
+                                    schedule=lambda *args: None)
+    Controllers(manager).deployment("default", "web")
+    assert store.get("replicasets", "web-" + new_hash, "default")["spec"]["replicas"] == 1
