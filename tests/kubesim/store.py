@@ -205,9 +205,17 @@ class Store:
         if not kept:
             self.delete(res, meta.get("namespace"), meta["name"])
             return
+        self._set_owner_references(res, obj, kept)
+
+    def _set_owner_references(self, res, obj, refs):
+        """Store obj with only `refs` as its owners (none: the field goes), as a MODIFIED event."""
         new = clone(obj)
-        new["metadata"]["ownerReferences"] = kept
+        if refs:
+            new["metadata"]["ownerReferences"] = refs
+        else:
+            new["metadata"].pop("ownerReferences", None)
         new["metadata"]["resourceVersion"] = self._bump()
+        meta = obj["metadata"]
         self._objects[res.key][self._ns_name(res, meta.get("namespace"), meta["name"])] = new
         self._emit(res, "MODIFIED", new, obj)
 
@@ -402,14 +410,7 @@ class Store:
                 rest = [r for r in refs if r.get("uid") != uid]
                 cm = child["metadata"]
                 if propagation == "Orphan" or rest:
-                    new = clone(child)
-                    if rest:
-                        new["metadata"]["ownerReferences"] = rest
-                    else:
-                        new["metadata"].pop("ownerReferences")
-                    new["metadata"]["resourceVersion"] = self._bump()
-                    self._objects[other.key][self._ns_name(other, cm.get("namespace"), cm["name"])] = new
-                    self._emit(other, "MODIFIED", new, child)
+                    self._set_owner_references(other, child, rest)
                 else:
                     # Dependents go the same way an API delete would (pods terminate gracefully).
                     try:
