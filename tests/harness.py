@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -20,6 +21,34 @@ BIN = Path(sys.executable).parent
 # The helm the collection drives: the venv's (tests/requirements.txt), or MILVUSOPS_TEST_HELM, which
 # `make test-matrix` sets to each helm of tests/controlplane/versions.env in turn.
 HELM = os.environ.get("MILVUSOPS_TEST_HELM") or (str(BIN / "helm") if (BIN / "helm").exists() else "helm")
+
+
+def write_helm_wrapper(directory, real_helm, log_dir):
+    """A `helm` that records what it was given, then execs the real helm with the same argv."""
+    directory.mkdir()
+    wrapper = directory / "helm"
+    wrapper.write_text(textwrap.dedent("""\
+        #!%(python)s
+        import hashlib, json, os, stat, sys
+        args = sys.argv[1:]
+        entry = {"argv": args, "token_sha256": hashlib.sha256(os.environ.get("HELM_KUBETOKEN", "").encode()).hexdigest()}
+        for name in ("KUBECONFIG", "HELM_KUBECONTEXT", "HELM_KUBEAPISERVER", "HELM_KUBECAFILE",
+                     "HELM_KUBEINSECURE_SKIP_TLS_VERIFY"):
+            entry[name] = os.environ.get(name)
+        if "--values" in args:
+            path = args[args.index("--values") + 1]
+            info, folder = os.stat(path), os.stat(os.path.dirname(path))
+            with open(path) as handle:
+                content = handle.read()
+            entry["values"] = {"path": path, "mode": stat.S_IMODE(info.st_mode), "uid": info.st_uid,
+                               "folder_mode": stat.S_IMODE(folder.st_mode), "folder_uid": folder.st_uid,
+                               "content": content}
+        with open(os.path.join(%(log)r, "%%d.json" %% os.getpid()), "w") as handle:
+            json.dump(entry, handle)
+        os.execv(%(real)r, [%(real)r] + args)
+        """ % {"python": sys.executable, "log": str(log_dir), "real": real_helm}))
+    wrapper.chmod(0o755)
+    return wrapper
 
 
 def collections_path():

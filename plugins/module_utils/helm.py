@@ -15,6 +15,7 @@ import time
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     client_certificate_problem, describe_target, helm_client_certificate_kubeconfig, helm_environment)
+from ansible_collections.milvusops.cluster.plugins.module_utils.versions import parse_kube_version
 
 _NOT_FOUND = re.compile(r"release: not found|has no deployed releases", re.IGNORECASE)
 # What helm prints when the API server failed a request in passing (5xx, throttling, dropped connections).
@@ -106,20 +107,18 @@ def _is_path_or_oci(chart_ref):
 
 
 def upgrade_arguments(release, namespace, chart_ref, version, values_file, repo_url=None,
-                      timeout=None, description=None, dry_run=False, schema_checked=False):
+                      timeout=None, description=None, dry_run=False, openapi_check=False):
     """The one helm upgrade this collection runs (also rendered server-side for the plan).
 
     Deliberately absent: --install (we never create a release), --atomic/--wait (readiness and
     rollback policy are ours), --reuse-values/--reset-values (either silently disables
     --reset-then-reuse-values).
 
-    schema_checked: the server-side dry run of this same chart and values has just validated the render
-    against the API server's OpenAPI schema (milvus_helm_hop runs it before every upgrade), so the upgrade
-    does not fetch and check it again: on a real API server that check is about 6 of the 7 CPU-seconds of
-    a helm upgrade (make bench). The API server still validates every object helm writes.
+    openapi_check: let helm check the render against the API server's OpenAPI schema on the client
+    (see client_side_openapi_check). Only the render guard's dry run asks for it, and only of a server
+    that needs it: the upgrade after the dry run of the same chart and values never repeats it. Where it
+    runs, fetching and reading the schema is most of a helm call's CPU on a real API server (make bench).
     """
-    if dry_run and schema_checked:
-        raise ValueError("a dry run is the schema check itself")
     args = ["upgrade", release] + chart_arguments(chart_ref, repo_url) + [
         "--namespace", namespace,
         "--version", version,
@@ -132,9 +131,25 @@ def upgrade_arguments(release, namespace, chart_ref, version, values_file, repo_
         args += ["--description", description]
     if dry_run:
         args.append("--dry-run=server")
-    if schema_checked:
+    if not openapi_check:
         args.append("--disable-openapi-validation")
     return args + ["--output", "json"]  # the release as JSON: its revision, and for a dry run its manifest
+
+
+# From Kubernetes 1.27 every API server validates fields itself (ServerSideFieldValidation and OpenAPI v3 are
+# GA and locked on). helm's check goes through kubectl's validator, which then only asks the server's OpenAPI
+# v3 documents whether it does, and validates nothing on the client.
+SERVER_VALIDATES_FIELDS_FROM = "1.27.0"
+
+
+def client_side_openapi_check(kube_version):
+    """True if helm's client-side OpenAPI check of a render is worth running against this API server:
+    before 1.27, or when the version is unknown (empty or unreadable), to be safe. From 1.27 the check
+    costs a fetch and a parse of the schema and checks nothing, so it is left to the server."""
+    try:
+        return parse_kube_version(kube_version) < parse_kube_version(SERVER_VALIDATES_FIELDS_FROM)
+    except ValueError:
+        return True
 
 
 def go_runtime_environment(inherited):

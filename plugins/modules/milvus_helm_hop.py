@@ -22,9 +22,12 @@ description:
   - Before applying, renders the hop on the server (C(--dry-run=server)) and compares its objects with the live
     manifest. A hop that would delete a StatefulSet or an object that carries PersistentVolumeClaims is refused,
     naming the objects, unless O(allow_statefulset_removal=true).
-  - The dry run also validates the render against the cluster's OpenAPI schema; the upgrade that follows, of
-    the same chart and values, passes C(--disable-openapi-validation) rather than fetch and check the schema a
-    second time (most of a helm upgrade's CPU on a real API server). The API server validates what it writes.
+  - On an API server older than 1.27 (or of unknown version, see O(kube_version)), the dry run also lets helm
+    check the render against the cluster's OpenAPI schema on the client. From 1.27 every API server validates
+    fields itself, and helm's check only asks the server's OpenAPI documents whether it does and then checks
+    nothing, at most of a helm call's CPU on a real API server; the dry run passes
+    C(--disable-openapi-validation) there. The upgrade that follows, of the same chart and values, always
+    passes it. The API server validates what it writes.
   - Never uses C(--install), C(--atomic), C(--wait), C(--reuse-values) or C(--reset-values). Readiness is
     M(milvusops.cluster.milvus_wait_ready)'s job, and there is no supported way back from 2.6 to 2.5.
   - Refuses a release whose last revision is pending (another operation is in progress or was killed).
@@ -114,6 +117,13 @@ options:
     type: list
     elements: str
     default: []
+  kube_version:
+    description:
+      - The API server's version, as RV(milvusops.cluster.milvus_preflight#module:kube_version) gives it. From
+        1.27 the render guard's dry run leaves the field validation to the API server (see the notes).
+      - Empty (the default) or not understood, the dry run runs helm's client-side OpenAPI check.
+    type: str
+    default: ""
   layout:
     description:
       - Where the chart put the release's Milvus objects, as RV(milvusops.cluster.milvus_preflight#module:layout)
@@ -304,7 +314,7 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.values_folders i
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     connection_argument_spec, describe_target)
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
-    Helm, HelmError, module_helm_environment, upgrade_arguments)
+    Helm, HelmError, client_side_openapi_check, module_helm_environment, upgrade_arguments)
 from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
     describe_image_changes, diff_text, hop_state, object_changes, removals_refused, rollout_lines, summary)
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import (
@@ -332,6 +342,7 @@ def argument_spec():
         secret_values=dict(type="list", elements="str", default=[], no_log=False),
         rollout_order=dict(type="list", elements="str", default=[]),
         kept_components=dict(type="list", elements="str", default=[]),
+        kube_version=dict(type="str", default=""),
         layout=dict(type="dict", options=dict(
             fullname=dict(type="str"),
             name=dict(type="str", default="milvus"),
@@ -378,8 +389,8 @@ def apply_with_retries(helm, values_file, upgrade, params, fail, result):
     release, namespace = params["release"], params["namespace"]
     for attempt in range(1, UPGRADE_ATTEMPTS + 1):
         try:
-            # the render was validated against the OpenAPI schema by the dry run of these same arguments
-            applied = helm.upgrade(values_file=values_file, schema_checked=True, **upgrade) or {}
+            # never helm's OpenAPI check: the dry run of these same arguments ran it where it checks something
+            applied = helm.upgrade(values_file=values_file, **upgrade) or {}
             if applied.get("version"):
                 return applied["version"]
             return (helm.history(release, namespace) or [{}])[-1].get("revision")
@@ -493,7 +504,8 @@ def run(module):
             # decide whether the hop is to run at all (a release found missing, refused or already at the hop
             # discards it: a server-side dry run writes nothing).
             reading = pool.submit(read_release, helm, release, namespace)
-            rendering = pool.submit(helm.upgrade, values_file=values_file, dry_run=True, **upgrade)
+            rendering = pool.submit(helm.upgrade, values_file=values_file, dry_run=True,
+                                    openapi_check=client_side_openapi_check(params["kube_version"]), **upgrade)
             live = pool.submit(helm.get_manifest, release, namespace)
             try:
                 history, user_values = reading.result()
@@ -515,8 +527,7 @@ def run(module):
                 values_before=redact_values(values_before, params["secret_values"]),
                 values_after=redact_values(values_after, params["secret_values"]),
             )
-            result["command"] = [helm_path] + upgrade_arguments(values_file="<private values file>",
-                                                                schema_checked=True, **upgrade)
+            result["command"] = [helm_path] + upgrade_arguments(values_file="<private values file>", **upgrade)
             if state["applied"]:
                 module.exit_json(**result)
             try:

@@ -54,6 +54,9 @@ class RealFleet(Fleet):
         if self.pod_start_delay != plane.pod_start_delay:
             raise ValueError("pod_start_delay is the control plane's (kwok stage) on this backend: "
                              "ControlPlane(pod_start_delay=%s)" % self.pod_start_delay)
+        if self.kube_versions:
+            raise ValueError("kube_versions: every member of a real fleet runs the control plane's own Kubernetes "
+                             "(KUBERNETES_VERSION in tests/controlplane/versions.env)")
         self.plane = plane
         self.identity = identity or plane.collection_identity()
         number = next(_fleet_numbers)

@@ -58,7 +58,7 @@ def pytest_terminal_summary(terminalreporter):
 def make_harness(request, tmp_path_factory):
     fleets = []
 
-    def make(clusters, pod_start_delay=0.0, **fleet_options):   # kubesim only: tls=True, token="..."
+    def make(clusters, pod_start_delay=0.0, **fleet_options):   # kubesim only: tls, token, kube_versions
         workdir = tmp_path_factory.mktemp("fleet")
         if backend_of(request.node) == "real":
             from tests.controlplane.fleet import RealFleet

@@ -23,9 +23,7 @@ import os
 import secrets
 import stat
 import subprocess
-import sys
 import tempfile
-import textwrap
 import threading
 import time
 
@@ -36,7 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.harness import Run
+from tests.harness import Run, write_helm_wrapper
 from tests.kubesim.tls import make_ca
 
 # Simulator only: needs clusters that demand their own TLS certificates and tokens.
@@ -111,34 +109,6 @@ def write_kubeconfig(path, member, token, client=None):
     with os.fdopen(fd, "w") as handle:
         yaml.safe_dump(config, handle)
     return path
-
-
-def write_helm_wrapper(directory, real_helm, log_dir):
-    """A `helm` that records what it was given, then execs the real helm with the same argv."""
-    directory.mkdir()
-    wrapper = directory / "helm"
-    wrapper.write_text(textwrap.dedent("""\
-        #!%(python)s
-        import hashlib, json, os, stat, sys
-        args = sys.argv[1:]
-        entry = {"argv": args, "token_sha256": hashlib.sha256(os.environ.get("HELM_KUBETOKEN", "").encode()).hexdigest()}
-        for name in ("KUBECONFIG", "HELM_KUBECONTEXT", "HELM_KUBEAPISERVER", "HELM_KUBECAFILE",
-                     "HELM_KUBEINSECURE_SKIP_TLS_VERIFY"):
-            entry[name] = os.environ.get(name)
-        if "--values" in args:
-            path = args[args.index("--values") + 1]
-            info, folder = os.stat(path), os.stat(os.path.dirname(path))
-            with open(path) as handle:
-                content = handle.read()
-            entry["values"] = {"path": path, "mode": stat.S_IMODE(info.st_mode), "uid": info.st_uid,
-                               "folder_mode": stat.S_IMODE(folder.st_mode), "folder_uid": folder.st_uid,
-                               "content": content}
-        with open(os.path.join(%(log)r, "%%d.json" %% os.getpid()), "w") as handle:
-            json.dump(entry, handle)
-        os.execv(%(real)r, [%(real)r] + args)
-        """ % {"python": sys.executable, "log": str(log_dir), "real": real_helm}))
-    wrapper.chmod(0o755)
-    return wrapper
 
 
 def run_concurrently(harness, inventories, env_update, args):

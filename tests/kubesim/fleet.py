@@ -136,12 +136,18 @@ class Fleet:
 
     def __init__(self, state_dir, clusters, *, pod_start_delay: float = 0.0, tls: bool = False,
                  token: str | None = None, seed: bool = True, seed_workers: int = 3,
-                 ready_timeout: float = 300.0, helm: str | None = None, states_file=None):
+                 ready_timeout: float = 300.0, helm: str | None = None, states_file=None,
+                 kube_versions: dict[str, str] | None = None):
         self.state_dir = Path(state_dir).resolve()
         self.states = load_states(states_file)
         self.members = _normalise_specs(clusters, self.states)
         self.pod_start_delay = float(pod_start_delay)
         self.tls = bool(tls)
+        # the API server version some members report instead of the simulator's default, by member name
+        self.kube_versions = dict(kube_versions or {})
+        unknown = set(self.kube_versions) - set(m.name for m in self.members)
+        if unknown:
+            raise FleetError(f"kube_versions names no member of the fleet: {sorted(unknown)}")
         self.token = token
         self.seed = seed
         self.seed_workers = max(1, int(seed_workers))
@@ -273,8 +279,9 @@ class Fleet:
         from .server import Cluster  # built by the simulator; imported late on purpose
 
         for m in self.members:
+            versions = {"kube_version": self.kube_versions[m.name]} if m.name in self.kube_versions else {}
             m.cluster = Cluster(name=m.name, pod_start_delay=self.pod_start_delay, tls=self.tls,
-                                token=self.token)
+                                token=self.token, **versions)
             m.cluster.start()
 
     def _write_kubeconfig(self) -> None:

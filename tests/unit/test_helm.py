@@ -9,8 +9,8 @@ import pytest
 import factories as f
 from ansible_collections.milvusops.cluster.plugins.module_utils import helm as helm_module
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
-    Helm, HelmError, NotHelm, ReleaseNotFound, chart_arguments, parse_helm_version, show_chart_arguments,
-    upgrade_arguments)
+    Helm, HelmError, NotHelm, ReleaseNotFound, chart_arguments, client_side_openapi_check, parse_helm_version,
+    show_chart_arguments, upgrade_arguments)
 
 REPO = "https://zilliztech.github.io/milvus-helm"
 ENV = {"KUBECONFIG": "/etc/kube/eu.yaml", "HELM_KUBECONTEXT": "prod-eu-1", "HELM_KUBETOKEN": "s3cr3t-token"}
@@ -50,6 +50,7 @@ def test_upgrade_arguments_plain_chart_name_exact_list():
         "--values", "/tmp/x/values.json",
         "--timeout", "10m",
         "--description", "milvusops.cluster: hop mixcoord to chart 4.2.58",
+        "--disable-openapi-validation",
         "--output", "json",
     ]
 
@@ -57,7 +58,7 @@ def test_upgrade_arguments_plain_chart_name_exact_list():
 def test_upgrade_arguments_minimal_without_timeout_description_or_repo():
     args = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json")
     assert args == ["upgrade", "rel", "milvus", "--namespace", "ns", "--version", "5.0.0",
-                    "--reset-then-reuse-values", "--values", "v.json", "--output", "json"]
+                    "--reset-then-reuse-values", "--values", "v.json", "--disable-openapi-validation", "--output", "json"]
 
 
 @pytest.mark.parametrize("chart_ref", [
@@ -95,18 +96,28 @@ def test_upgrade_arguments_never_carry_forbidden_flags(dry_run):
     assert args[args.index("--values") + 1] == "v.json"
 
 
-def test_an_upgrade_after_its_schema_checking_dry_run_skips_the_second_check():
-    checked = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json", schema_checked=True)
-    assert checked[-3:] == ["--disable-openapi-validation", "--output", "json"]
-    assert "--disable-openapi-validation" not in upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json")
-    assert "--disable-openapi-validation" not in upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json",
-                                                                   dry_run=True)
-    with pytest.raises(ValueError):
-        upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json", dry_run=True, schema_checked=True)
+def test_helms_openapi_check_runs_only_when_asked_for():
+    for dry_run in (False, True):
+        skipped = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json", dry_run=dry_run)
+        assert skipped[-3:] == ["--disable-openapi-validation", "--output", "json"]
+        checked = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json", dry_run=dry_run, openapi_check=True)
+        assert "--disable-openapi-validation" not in checked
+        assert checked == [arg for arg in skipped if arg != "--disable-openapi-validation"]
+
+
+# ServerSideFieldValidation and OpenAPI v3 are GA (locked on) from 1.27: helm's check defers to the server there
+@pytest.mark.parametrize("kube_version, worth_it", [
+    ("1.20.0", True), ("v1.26.15", True), ("1.26.15-eks-adc7111", True), ("v1.26", True),
+    ("1.27.0", False), ("v1.27.16-gke.1287000", False), ("v1.30.1+k3s1", False), ("v1.37.2", False), ("2.0.0", False),
+    # unknown: the check runs, to be safe
+    ("", True), (None, True), ("garbage", True),
+])
+def test_the_client_side_openapi_check_runs_only_before_the_server_validates_fields(kube_version, worth_it):
+    assert client_side_openapi_check(kube_version) is worth_it
 
 
 def test_upgrade_arguments_dry_run_renders_on_server_as_json():
-    args = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json", dry_run=True)
+    args = upgrade_arguments("rel", "ns", "milvus", "5.0.0", "v.json", dry_run=True, openapi_check=True)
     assert args[-3:] == ["--dry-run=server", "--output", "json"]
     assert "--dry-run" not in args  # the bare (client) dry run would not consult the server
     assert "--dry-run=client" not in args

@@ -523,8 +523,8 @@ def test_hop_not_applied_renders_then_upgrades(monkeypatch, capsys):
     assert result["changed"] is True
     assert [u.get("dry_run", False) for u in helm.upgrades] == [True, False]
     dry, real = helm.upgrades
-    # the schema is checked once, by the dry run; the upgrade of the same arguments does not repeat it
-    assert not dry.get("schema_checked") and real["schema_checked"] is True
+    # no kube_version given: the dry run runs helm's OpenAPI check; the upgrade of the same arguments does not
+    assert dry["openapi_check"] is True and not real.get("openapi_check")
     assert "--disable-openapi-validation" in result["command"]
     for upgrade in (dry, real):
         assert upgrade["release"] == "rel" and upgrade["namespace"] == "milvus"
@@ -721,13 +721,17 @@ def test_hop_oci_chart_ref_passed_through(monkeypatch, capsys):
     assert "--repo" not in result["command"]
 
 
-# the schema check: once per hop, by its dry run; the upgrade of the same chart and values skips it
-def test_a_hop_validates_its_render_once(monkeypatch, capsys):
+# helm's client-side OpenAPI check: at most once per hop, by its dry run, and only where the server does not
+# validate fields itself (before 1.27, or a version unknown); the upgrade of the same chart and values never runs it
+@pytest.mark.parametrize("kube_version, dry_run_checks", [
+    ("", True), ("1.26.15", True), ("v1.27.0", False), ("1.31.0", False), ("v1.37.2-eks-1", False)])
+def test_a_hop_checks_its_render_against_the_openapi_schema_only_where_that_checks_something(
+        monkeypatch, capsys, kube_version, dry_run_checks):
     helm = hop_setup(monkeypatch)
-    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, kube_version=kube_version), capsys)
     assert not result.get("failed"), result.get("msg")
-    assert [(u.get("dry_run", False), u.get("schema_checked", False)) for u in helm.upgrades] == [
-        (True, False), (False, True)]
+    assert [(u.get("dry_run", False), u.get("openapi_check", False)) for u in helm.upgrades] == [
+        (True, dry_run_checks), (False, False)]
 
 
 def test_a_render_failing_the_schema_check_changes_nothing(monkeypatch, capsys):

@@ -1,12 +1,16 @@
 """The real control plane itself: pinned versions, isolation, kwok's lifecycle, the Milvus endpoints
 through the API server's proxies, volumes, pod faults and an API server that stops and starts."""
 
+import json
+import os
 import socket
+import subprocess
 
 import pytest
 
 from tests.controlplane import netns
 from tests.controlplane.cluster import versions
+from tests.harness import HELM
 from tests.kubesim.tests.util import wait_for
 
 NS = "cp-selftest"
@@ -173,3 +177,24 @@ def test_a_restart_written_as_the_kubelet_writes_it_is_kept(control_plane, api):
     after = store.get("Pod", pod["metadata"]["name"], NS)
     assert after["status"]["containerStatuses"][0]["lastState"]["terminated"]["reason"] == "OOMKilled"
     assert ready(after) and after["spec"] == pod["spec"]
+
+
+def test_helms_client_side_openapi_check_leaves_field_validation_to_the_server(control_plane, api, tmp_path):
+    """What milvus_helm_hop's render guard relies on from 1.27 (module_utils/helm.py client_side_openapi_check):
+    helm's OpenAPI check of a render validates nothing against this API server, which validates fields itself."""
+    bad = deployment("unknown-fields", "busybox:1", {})
+    bad["spec"]["notAField"] = 3
+    bad["spec"]["template"]["spec"]["containers"][0]["bogus"] = True
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: unknown-fields\nversion: 0.1.0\n")
+    (chart / "templates" / "deployment.yaml").write_text(json.dumps(bad))
+    env = dict(os.environ, HOME=str(tmp_path), KUBECONFIG=str(control_plane.admin_kubeconfig))
+    for check in ([], ["--disable-openapi-validation"]):
+        proc = subprocess.run([HELM, "install", "unknown-fields", str(chart), "--namespace", NS, "--dry-run=server", *check],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr      # with helm's check as without it: nothing was checked
+    status, body = api.request("POST", "/apis/apps/v1/namespaces/%s/deployments?dryRun=All&fieldValidation=Strict" % NS,
+                               bad)
+    assert status in (400, 422), (status, body)
+    assert "notAField" in json.dumps(body) and "bogus" in json.dumps(body)
