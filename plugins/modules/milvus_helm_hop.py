@@ -25,7 +25,7 @@ description:
   - On an API server older than 1.27 (or of unknown version, see O(kube_version)), the dry run also lets helm
     check the render against the cluster's OpenAPI schema on the client. From 1.27 every API server validates
     fields itself, and helm's check only asks the server's OpenAPI documents whether it does and then checks
-    nothing, at most of a helm call's CPU on a real API server; the dry run passes
+    nothing, for most of a helm call's CPU on a real API server; the dry run passes
     C(--disable-openapi-validation) there. The upgrade that follows, of the same chart and values, always
     passes it. The API server validates what it writes.
   - Never uses C(--install), C(--atomic), C(--wait), C(--reuse-values) or C(--reset-values). Readiness is
@@ -184,6 +184,8 @@ EXAMPLES = r"""
     hop_name: mixcoord
     chart_version: "{{ hop.chart_version }}"
     values: "{{ hop['values'] }}"
+    # from Kubernetes 1.27 the server validates fields: the render's dry run skips helm's own check
+    kube_version: "{{ preflight.kube_version }}"
   vars:
     hop: "{{ preflight.plan | selectattr('name', 'equalto', 'mixcoord') | first }}"
   when: preflight.plan | selectattr('name', 'equalto', 'mixcoord') | list | length > 0
