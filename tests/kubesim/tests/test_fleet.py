@@ -168,6 +168,18 @@ def test_api_fleet_rejects_unknown_state(tmp_path):
         Fleet(tmp_path, clusters=[("a", "no-such-state")])
 
 
+def test_api_fleet_kube_versions_per_member(tmp_path):
+    from tests.kubesim.fleet import FleetError
+
+    with pytest.raises(FleetError, match="names no member"):
+        Fleet(tmp_path, clusters=[("a", "v2516-mixcoord")], kube_versions={"b": "1.26.15"})
+    with Fleet(tmp_path, clusters=[("old", "v2516-mixcoord"), ("new", "v2516-mixcoord")], seed=False,
+               kube_versions={"old": "v1.26.15"}) as f:
+        versions = dict((name, f.reader(name).get("/version")["gitVersion"]) for name in ("old", "new"))
+    assert versions["old"] == "v1.26.15"
+    assert versions["new"] != "v1.26.15"
+
+
 # ---------------------------------------------------------------------------- CLI
 def run_cli(*args, timeout=900):
     env = dict(os.environ)
