@@ -5,6 +5,7 @@ The collection is made importable as milvusops.cluster through a symlink tree (t
 tests use), and playbooks are called by their FQCN exactly as a user would.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -195,6 +196,18 @@ class Harness:
         member = self.fleet[cluster]
         return dict((obj["metadata"]["name"], obj)
                     for obj in member.cluster.store.list(kind, member.namespace))
+
+
+@contextlib.contextmanager
+def rollout_held(cluster, image):
+    """Inside the block, pods of `image` (a substring) never turn Ready: a run waits for them however long a
+    test takes to act (kill it, read its state), where a start delay is a race a loaded machine can lose.
+    On leaving, the held pods are restarted (the fault is cleared) and start as usual."""
+    cluster.faults.add({"type": "neverready", "image": image})
+    try:
+        yield
+    finally:
+        cluster.faults.clear()
 
 
 def wait_until(condition, timeout, what):

@@ -3,11 +3,14 @@
 The lock's holder names the controller host and the ansible-playbook process; a later run on the same host
 that finds that process gone takes the lock over at once (no expiry, no milvus_lock_break_stale) and says so.
 
-On the real control plane: a start delay for the member's namespace (a kwok stage, through the simulator's
-own `cluster.set_config`) keeps hop 2's pods starting while the run is killed. The three clusters are cut at
-once, one signal each, and started again by one run for the three, as an operator would.
+Hop 2's pods are held not Ready (a pod fault, a kwok stage on the real control plane) until every run is
+killed: each is cut while it waits for its rollout, however slow the machine (a start delay was a race the
+test's own helm reads could lose on a loaded one, and then the run finished before its signal came). The three
+clusters are cut at once, one signal each, then released and started again by one run for the three, as an
+operator would.
 """
 
+import contextlib
 import os
 import signal
 import tempfile
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import wait_until
+from tests.harness import rollout_held, wait_until
 
 # one cluster per way a run is stopped: kill -9, Ctrl-C (SIGINT to the process group), SIGTERM
 SIGNALS = {"cut-kill": signal.SIGKILL, "cut-int": signal.SIGINT, "cut-term": signal.SIGTERM}
@@ -43,27 +46,27 @@ def interrupted(harness):
     run for the three, as an operator would start it again: {name: (killed process, its lock's holder,
     its planted values folder)} and that run."""
     inventory = harness.workdir / "inventory.yml"
-    for name in SIGNALS:
-        harness.fleet[name].cluster.set_config(pod_start_delay=12)   # hop 2 still rolls out when killed
     runs = {}
-    try:
+    with contextlib.ExitStack() as held:   # until every run is killed
         for name in SIGNALS:
-            runs[name], _ = harness.start_playbook("upgrade", "--limit", name, inventory=inventory,
-                                                   extra_vars=dict(CONFIRM, milvus_lock_seconds=600))
-        pending = set(SIGNALS)
-        while pending:
-            name = wait_until(lambda: next((n for n in sorted(pending) if hop_2_deployed(harness, n)), None),
-                              150, "hop 2's helm upgrade of %s" % ", ".join(sorted(pending)))
-            os.killpg(runs[name].pid, SIGNALS[name])
-            pending.discard(name)
-        outputs = dict((name, proc.communicate(timeout=120)[0]) for name, proc in runs.items())
-        # Ansible stops on SIGINT and SIGTERM too, without its always sections
-    finally:
-        for name, proc in runs.items():
-            if proc.poll() is None:
-                proc.kill()
-        for name in SIGNALS:
-            harness.fleet[name].cluster.set_config(pod_start_delay=0)
+            held.enter_context(rollout_held(harness.fleet[name].cluster, "v2.6.4"))
+        try:
+            for name in SIGNALS:
+                runs[name], _ = harness.start_playbook(
+                    "upgrade", "--limit", name, inventory=inventory,
+                    extra_vars=dict(CONFIRM, milvus_lock_seconds=600, milvus_wait_timeout=900))
+            pending = set(SIGNALS)
+            while pending:
+                name = wait_until(lambda: next((n for n in sorted(pending) if hop_2_deployed(harness, n)), None),
+                                  150, "hop 2's helm upgrade of %s" % ", ".join(sorted(pending)))
+                os.killpg(runs[name].pid, SIGNALS[name])
+                pending.discard(name)
+            outputs = dict((name, proc.communicate(timeout=120)[0]) for name, proc in runs.items())
+            # Ansible stops on SIGINT and SIGTERM too, without its always sections
+        finally:
+            for name, proc in runs.items():
+                if proc.poll() is None:
+                    proc.kill()
     killed = {}
     for name, proc in runs.items():
         member = harness.fleet[name]
@@ -85,6 +88,8 @@ def test_a_run_killed_mid_hop_leaves_its_lock_and_the_next_run_on_this_host_take
     killed, result = interrupted
     proc, lease, left, output = killed[name]
     member = harness.fleet[name]
+    # held pods: the run cannot have finished on its own before its signal
+    assert proc.returncode != 0, "the run was not stopped by its signal:\n%s" % output[-3000:]
     assert lease is not None, "the killed run's lock is left behind:\n%s" % output[-3000:]
     holder = lease["spec"]["holderIdentity"]
     assert "/pid:%d:" % proc.pid in holder, holder     # the killed ansible-playbook, by pid

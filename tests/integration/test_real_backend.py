@@ -9,6 +9,7 @@ import time
 import pytest
 import yaml
 
+from tests.harness import rollout_held
 from tests.kubesim.tests.util import wait_for
 
 CLUSTERS = [
@@ -37,7 +38,7 @@ def harness(make_harness):
         "unplaced": {"milvus_wait_timeout": 20},
         "crashy": {"milvus_wait_timeout": FAIL_FAST_TIMEOUT},
         "pull-error": {"milvus_wait_timeout": FAIL_FAST_TIMEOUT},
-        "killed": {"milvus_lock_seconds": 5, "milvus_settle_after_mixcoord": 8},
+        "killed": {"milvus_lock_seconds": 5},
     })
     return h
 
@@ -149,10 +150,11 @@ def test_the_lock_refuses_a_concurrent_second_run(harness):
 
 def test_a_killed_controller_is_resumed_at_hop_2(harness):
     member = harness.fleet["killed"]
-    proc, _ = start(harness, "killed")
-    wait_for(hop_applied(harness, "killed", "milvus-4.2.58"), 120, 0.2, "hop 1 to be applied")
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    with rollout_held(member.cluster, "v2.5.16"):   # killed while it waits for hop 1, whatever the machine's load
+        proc, _ = start(harness, "killed")
+        wait_for(hop_applied(harness, "killed", "milvus-4.2.58"), 120, 0.2, "hop 1 to be applied")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
     assert [row[2] for row in revisions(harness, "killed")] == ["milvus-4.2.20", "milvus-4.2.58"]
     assert member.cluster.store.get("Lease", "milvusops-upgrade-rel", member.namespace) is not None
     time.sleep(5.5)   # the dead run's lock must expire (milvus_lock_seconds=5): that is the behaviour under test
