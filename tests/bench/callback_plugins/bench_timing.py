@@ -69,6 +69,10 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_start(self, playbook):
         self._write({"event": "playbook_start"})
 
+    def v2_playbook_on_play_start(self, play):
+        # the strategy as Ansible chose it (the upgrade playbook picks one by fleet size and failure policy)
+        self._write({"event": "play_start", "play": play.get_name(), "strategy": play.strategy})
+
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._write(dict(self._task(task), event="task_start"))
 
