@@ -162,6 +162,11 @@ def task_counts(timing, clusters):
     return {"ran": round(ran / n, 1), "skipped": round(skipped / n, 1), "module_tasks": round(modules / n, 1)}
 
 
+def play_strategies(timing):
+    """{play name: the strategy Ansible ran it with}, in play order (the bench_timing callback's play_start)."""
+    return dict((r["play"], r["strategy"]) for r in timing if r.get("event") == "play_start")
+
+
 def module_starts(memory, clusters):
     """Module processes per cluster, by module, from the memory sampler's process list (see above); and every
     process the run started, per cluster (Ansible's shells around each module, helm, kubectl, ...)."""

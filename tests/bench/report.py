@@ -481,6 +481,9 @@ def print_all(document):
                       "re-run %s ran (%s of a module or action plugin), %s skipped" % (
                           _f(tasks.get("ran")), _f(tasks.get("module_tasks")), _f(tasks.get("skipped")),
                           _f(again.get("ran")), _f(again.get("module_tasks")), _f(again.get("skipped"))))
+                if run.get("play_strategies"):
+                    print("        strategies: %s" % "; ".join(
+                        "%s: %s" % item for item in run["play_strategies"].items()))
         if biggest.get("baseline", {}).get("phase_means"):
             print("baseline steps, mean seconds per cluster: %s" % ", ".join(
                 "%s %.1f" % kv for kv in biggest["baseline"]["phase_means"].items()))

@@ -357,7 +357,8 @@ def _playbook_figures(timing, started, ended, size):
     """Start-up, shutdown, pacing and task figures of an ansible-playbook run (from the bench_timing records)."""
     out = {"idle_between_tasks": analyse.idle_between_tasks(timing),
            "task_profile": analyse.task_profile(timing),
-           "tasks_per_cluster": analyse.task_counts(timing, size)}
+           "tasks_per_cluster": analyse.task_counts(timing, size),
+           "play_strategies": analyse.play_strategies(timing)}
     marks = [r["ts"] for r in timing if r.get("event") in ("playbook_start", "playbook_end")]
     if len(marks) == 2:
         out["ansible_startup_seconds"] = round(marks[0] - started, 2)

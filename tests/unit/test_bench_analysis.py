@@ -205,3 +205,20 @@ def test_the_16_cluster_note_gives_the_bound_with_the_simulators_cpu():
     found = _by_target(report.targets([_entry(16, 0.0, [run], [])], settle=0))
     assert "with kubesim's own 20.0 CPU-s on the same cores: 50.0 s (x1.20)" in \
         found["16 clusters within 1.15x of max(floor, CPU bound) (0 s delay)"]["note"]
+
+
+def test_each_play_is_reported_with_the_strategy_it_ran():
+    timing = [
+        {"event": "playbook_start"},
+        {"event": "play_start", "play": "Upgrade the canary clusters first", "strategy": "linear"},
+        {"event": "task_start", "task": "Preflight"},
+        {"event": "play_start", "play": "Upgrade the rest of the fleet", "strategy": "ansible.builtin.free"},
+        {"event": "ok", "host": "a", "task": "Preflight"},
+        {"event": "play_start", "play": "Write the fleet report", "strategy": "linear"},
+    ]
+    assert list(analyse.play_strategies(timing).items()) == [
+        ("Upgrade the canary clusters first", "linear"),
+        ("Upgrade the rest of the fleet", "ansible.builtin.free"),
+        ("Write the fleet report", "linear"),
+    ]
+    assert analyse.play_strategies([{"event": "playbook_start"}]) == {}
