@@ -126,21 +126,21 @@ def test_a_release_left_pending_by_a_killed_helm_is_never_upgraded_over(harness)
 
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(harness):
     cluster = harness.fleet["locked"].cluster
-    cluster.set_config(pod_start_delay=6)
     inventory = harness.workdir / "inventory.yml"
-    first, first_dir = harness.start_playbook("upgrade", "--limit", "locked", extra_vars=CONFIRM, inventory=inventory)
-    lease = wait_until(lambda: cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus"), 60, "the lock")
-    assert "upgrade of rel to v2.6.4 by locked" in lease["metadata"]["annotations"]["milvusops.cluster/purpose"]
+    with rollout_held(cluster, "v2.6.4"):   # the first run holds the lock until the second has been refused
+        first, first_dir = harness.start_playbook("upgrade", "--limit", "locked", extra_vars=CONFIRM,
+                                                  inventory=inventory)
+        lease = wait_until(lambda: cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus"), 60, "the lock")
+        assert "upgrade of rel to v2.6.4 by locked" in lease["metadata"]["annotations"]["milvusops.cluster/purpose"]
 
-    second = run(harness, "locked")
-    assert second.rc != 0
-    error = second.cluster_report("locked")["error"]
-    assert "holds the upgrade lock" in error and lease["spec"]["holderIdentity"] in error, error
-    assert "Helm upgrade of hop" not in second.output
-    assert second.recap()["locked"]["changed"] == 0
+        second = run(harness, "locked")
+        assert second.rc != 0
+        error = second.cluster_report("locked")["error"]
+        assert "holds the upgrade lock" in error and lease["spec"]["holderIdentity"] in error, error
+        assert "Helm upgrade of hop" not in second.output
+        assert second.recap()["locked"]["changed"] == 0
 
     first_result = harness.finish_playbook(first, first_dir)
-    cluster.set_config(pod_start_delay=0)
     assert first_result.rc == 0, first_result.output
     assert first_result.cluster_report("locked")["status"] == "upgraded"
     assert cluster.store.get("Lease", "milvusops-upgrade-rel", "milvus") is None  # released at the end
