@@ -199,11 +199,13 @@ class Harness:
 
 
 @contextlib.contextmanager
-def rollout_held(cluster, image):
-    """Inside the block, pods of `image` (a substring) never turn Ready: a run waits for them however long a
-    test takes to act (kill it, read its state), where a start delay is a race a loaded machine can lose.
-    On leaving, the held pods are restarted (the fault is cleared) and start as usual."""
-    cluster.faults.add({"type": "neverready", "image": image})
+def rollout_held(cluster, image=None, component=None):
+    """Inside the block, pods of `image` (a substring) and/or `component` never turn Ready: a run waits for them
+    however long a test takes to act (kill it, read its state, stop the API server), where a start delay is a
+    race a loaded machine can lose. On leaving, the held pods are restarted (the fault is cleared) and start as
+    usual."""
+    rule = dict((key, value) for key, value in (("image", image), ("component", component)) if value)
+    cluster.faults.add(dict(rule, type="neverready"))
     try:
         yield
     finally:

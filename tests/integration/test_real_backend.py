@@ -116,14 +116,13 @@ def test_a_pod_the_scheduler_cannot_place_is_named_when_the_wait_times_out(harne
 
 def test_the_api_server_stopped_for_30_s_in_the_middle_of_a_wait(harness, control_plane):
     cluster = harness.fleet["outage"].cluster
-    cluster.faults.add({"type": "neverready", "component": "streamingnode"})   # keeps the wait going
-    proc, report_dir = start(harness, "outage")
-    wait_for(hop_applied(harness, "outage", "milvus-5.0.0"), 120, 0.5, "hop 2 to be applied")
-    control_plane.stop_apiserver()
-    outage_started = time.monotonic()
-    time.sleep(30)    # the outage's length is the behaviour under test
-    control_plane.start_apiserver()
-    cluster.faults.clear()
+    with rollout_held(cluster, component="streamingnode"):   # keeps the wait going through the outage
+        proc, report_dir = start(harness, "outage")
+        wait_for(hop_applied(harness, "outage", "milvus-5.0.0"), 120, 0.5, "hop 2 to be applied")
+        control_plane.stop_apiserver()
+        outage_started = time.monotonic()
+        time.sleep(30)    # the outage's length is the behaviour under test
+        control_plane.start_apiserver()
     result = harness.finish_playbook(proc, report_dir)
     assert result.rc == 0, result.output
     assert time.monotonic() - outage_started >= 30
@@ -133,12 +132,11 @@ def test_the_api_server_stopped_for_30_s_in_the_middle_of_a_wait(harness, contro
 
 def test_the_lock_refuses_a_concurrent_second_run(harness):
     member = harness.fleet["locked"]
-    member.cluster.faults.add({"type": "neverready", "component": "streamingnode"})
-    first, first_dir = start(harness, "locked")
-    lease = wait_for(lambda: member.cluster.store.get("Lease", "milvusops-upgrade-rel", member.namespace),
-                     60, 0.2, "the lock")
-    second = run(harness, "locked")
-    member.cluster.faults.clear()
+    with rollout_held(member.cluster, component="streamingnode"):   # the first run holds the lock meanwhile
+        first, first_dir = start(harness, "locked")
+        lease = wait_for(lambda: member.cluster.store.get("Lease", "milvusops-upgrade-rel", member.namespace),
+                         60, 0.2, "the lock")
+        second = run(harness, "locked")
     assert second.rc != 0
     error = second.cluster_report("locked")["error"]
     assert "holds the upgrade lock" in error and lease["spec"]["holderIdentity"] in error, error
