@@ -34,23 +34,15 @@ _raw:
   sample: ["ctl-1.example.com/pid:41235:8812345"]
 """
 
-import multiprocessing
-import os
 import socket
 
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.milvusops.cluster.plugins.module_utils.processes import process_start
-
-
-def playbook_pid():
-    """The ansible-playbook main process: a task's worker is its forked child, templating elsewhere is it."""
-    return os.getppid() if multiprocessing.parent_process() is not None else os.getpid()
+from ansible_collections.milvusops.cluster.plugins.module_utils.processes import run_process
 
 
 def controller_identity():
-    pid = playbook_pid()
-    return "%s/pid:%d:%d" % (socket.gethostname() or "unknown-host", pid, process_start(pid))
+    return "%s/pid:%d:%d" % ((socket.gethostname() or "unknown-host",) + run_process())
 
 
 class LookupModule(LookupBase):

@@ -85,9 +85,9 @@ def parse_helm_version(binary, output):
     return match.group(1)
 
 
-def show_chart_arguments(chart_ref, version, repo_url=None):
-    """Read the Chart.yaml of one chart version from its repository (nothing is installed or changed)."""
-    return ["show", "chart"] + chart_arguments(chart_ref, repo_url) + ["--version", version]
+def pull_arguments(chart_ref, version, destination, repo_url=None):
+    """Download one chart version's package into destination (nothing is installed or changed)."""
+    return ["pull"] + chart_arguments(chart_ref, repo_url) + ["--version", version, "--destination", destination]
 
 
 def chart_arguments(chart_ref, repo_url=None):
@@ -205,9 +205,10 @@ class Helm(object):
         out = self.run(["version", "--template", "{{.Version}}"], READ_RETRY_SECONDS)
         return parse_helm_version(self.binary, out)
 
-    def show_chart(self, chart_ref, version, repo_url=None):
-        """The chart's Chart.yaml text; a repository that fails or lacks the version raises at once."""
-        return self.run(show_chart_arguments(chart_ref, version, repo_url), READ_RETRY_SECONDS)
+    def pull(self, chart_ref, version, repo_url, destination):
+        """Download the chart version's package into destination; a repository that fails or lacks the version
+        raises at once (see charts.ChartPackages, the only caller)."""
+        self.run(pull_arguments(chart_ref, version, destination, repo_url), READ_RETRY_SECONDS)
 
     def history(self, release, namespace, max_revisions=20):
         """Revisions oldest first, or None when the release does not exist."""

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import multiprocessing
 import os
 
 
@@ -34,3 +35,10 @@ def process_alive(pid, start=0):
         return True
     now_start = process_start(pid)
     return not now_start or now_start == start
+
+
+def run_process():
+    """(pid, start) of this run's ansible-playbook process: a task's worker is its forked child; anything else
+    (templating in it, a module process) counts as its own."""
+    pid = os.getppid() if multiprocessing.parent_process() is not None else os.getpid()
+    return pid, process_start(pid)

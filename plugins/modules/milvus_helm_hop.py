@@ -62,6 +62,10 @@ options:
     description:
       - Chart to upgrade to. A chart name in O(chart_repo_url), a local chart path or package, or an
         C(oci://) reference (mirrors for air-gapped sites).
+      - A chart that is not local is fetched once per C(ansible-playbook) run (C(helm pull) into a folder of the
+        run's own in the temporary directory, shared by the run's clusters and tasks, removed by a later run once
+        this one has ended; M(milvusops.cluster.milvus_preflight) fetches it first). The render guard's dry run and
+        the upgrade both install that package, so the dry run checks the very chart the upgrade applies.
     type: str
     default: milvus
   chart_repo_url:
@@ -250,12 +254,14 @@ started:
   type: float
   sample: 1764670500.25
 command:
-  description: The helm command that ran (or would run), with secrets redacted.
+  description:
+    - The helm command that ran (or would run), with secrets redacted. A chart from a repository or an C(oci://)
+      reference is the run's package of it (see O(chart_ref)).
   returned: always
   type: list
   elements: str
-  sample: [helm, upgrade, vectors, milvus, --repo, "https://zilliztech.github.io/milvus-helm", --namespace, milvus,
-           --version, 4.2.58, --reset-then-reuse-values, --values, "<private values file>",
+  sample: [helm, upgrade, vectors, /tmp/milvusops-charts-41235-8812345/milvus-4.2.58-5c1e0b9f2a7d4e61.tgz,
+           --namespace, milvus, --version, 4.2.58, --reset-then-reuse-values, --values, "<private values file>",
            --disable-openapi-validation, --output, json]
 objects:
   description: Objects the hop adds, removes and changes, as C(Kind/name).
@@ -310,6 +316,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.milvusops.cluster.plugins.module_utils.charts import ChartPackages, ChartProblem
 from ansible_collections.milvusops.cluster.plugins.module_utils.messages import namer
 from ansible_collections.milvusops.cluster.plugins.module_utils.values_folders import (
     FOLDER_PREFIX, sweep_values_folders)
@@ -497,8 +504,12 @@ def run(module):
         module.fail_json(msg=redact_text("%s: %s" % (target, msg), secrets), **extra)
 
     description = "%s hop %s to chart %s" % (DESCRIPTION_PREFIX, params["hop_name"], params["chart_version"])
-    upgrade = dict(release=release, namespace=namespace, chart_ref=params["chart_ref"],
-                   version=params["chart_version"], repo_url=params["chart_repo_url"],
+    try:
+        chart = ChartPackages(helm).local(params["chart_ref"], params["chart_repo_url"] or None, params["chart_version"])
+    except (HelmError, ChartProblem, OSError) as exc:
+        fail("chart %s version %s cannot be had: %s; nothing was changed" % (
+            params["chart_ref"], params["chart_version"], getattr(exc, "stderr", None) or exc))
+    upgrade = dict(release=release, namespace=namespace, chart_ref=chart, version=params["chart_version"],
                    timeout=params["timeout"], description=description)
     with PrivateValuesFile(params["values"]) as values_file:
         with ThreadPoolExecutor(max_workers=3) as pool:

@@ -110,7 +110,7 @@ options:
   chart_ref:
     description:
       - Chart the hops will be applied from, as in M(milvusops.cluster.milvus_helm_hop) O(chart_ref).
-      - With O(check_charts), every planned hop's chart version is looked up there before anything changes.
+      - With O(check_charts), every planned hop's chart version is fetched from there before anything changes.
     type: str
     default: milvus
   chart_repo_url:
@@ -121,8 +121,11 @@ options:
     default: https://zilliztech.github.io/milvus-helm
   check_charts:
     description:
-      - Look up the chart and version of every planned hop (C(helm show chart)); one that does not resolve is a
-        blocker, so a missing chart or an unreachable repository is found before the first hop, not between two.
+      - Fetch the chart of every planned hop (C(helm pull), once per chart version and C(ansible-playbook) run;
+        the package is shared by the run's clusters and hops, see M(milvusops.cluster.milvus_helm_hop)) and
+        check that it is the hop's chart version. One that cannot be had, or a local chart of another version,
+        is a blocker, so a missing chart or an unreachable repository is found before the first hop, not
+        between two.
     type: bool
     default: true
   required_access:
@@ -374,6 +377,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.milvusops.cluster.plugins.module_utils.values_folders import sweep_values_folders
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.access import access_reviews, missing_rights_message
+from ansible_collections.milvusops.cluster.plugins.module_utils.charts import (
+    ChartPackages, ChartProblem, chart_metadata, is_local_chart, sweep_run_folders, version_problem)
 from ansible_collections.milvusops.cluster.plugins.module_utils.connection import (
     cluster_label, connection_argument_spec, describe_target)
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
@@ -421,23 +426,34 @@ def argument_spec():
     )
 
 
-def chart_blockers(helm, hops, chart_ref, repo_url, names):
-    """One blocker per planned chart version that does not resolve in the repository (each looked up once)."""
+def chart_blockers(packages, hops, chart_ref, repo_url, names):
+    """One blocker per planned chart version that cannot be had, or is a local chart of another version (each
+    fetched once, into the run's packages: the hops then use them)."""
     blockers = []
     where = ("repository %s" % repo_url) if repo_url else "its location"
     versions = sorted(set(hop["chart_version"] for hop in hops))
-    with ThreadPoolExecutor(max_workers=max(1, len(versions))) as pool:   # independent reads, side by side
-        lookups = [(version, pool.submit(helm.show_chart, chart_ref, version, repo_url or None))
+    with ThreadPoolExecutor(max_workers=max(1, len(versions))) as pool:   # independent downloads, side by side
+        fetches = [(version, pool.submit(checked_chart, packages, chart_ref, repo_url or None, version))
                    for version in versions]
-    for version, lookup in lookups:
+    for version, fetch in fetches:
         try:
-            lookup.result()
-        except HelmError as exc:
-            blockers.append("chart %s version %s cannot be had from %s (%s): check %s and %s, or the hop's chart "
-                            "version (%s / %s)" % (chart_ref, version, where, exc.stderr or exc, names("chart_ref"),
-                                                   names("chart_repo_url"), names("intermediate_chart"),
-                                                   names("target_chart")))
+            problem = fetch.result()
+        except (HelmError, ChartProblem, OSError) as exc:
+            problem = "cannot be had from %s (%s)" % (where, getattr(exc, "stderr", None) or exc)
+        if problem:
+            blockers.append("chart %s version %s %s: check %s and %s, or the hop's chart version (%s / %s)"
+                            % (chart_ref, version, problem, names("chart_ref"), names("chart_repo_url"),
+                               names("intermediate_chart"), names("target_chart")))
     return blockers
+
+
+def checked_chart(packages, chart_ref, repo_url, version):
+    """Why the run's chart for version is not that version, or None."""
+    path = packages.local(chart_ref, repo_url, version)
+    problem = version_problem(chart_metadata(path), path, version)
+    if problem and is_local_chart(chart_ref):
+        problem += " (a local chart is one version: two hops need a repository or an oci:// reference)"
+    return "cannot be used: %s" % problem if problem else None
 
 
 def planner_options(params):
@@ -590,8 +606,9 @@ def run(module):
     # evidence and messages quote configuration (pulsar.address, ...): no URL credentials in anything shown
     planned = build_plan(observed, planner_options(params))
     if params["check_charts"] and planned["hops"]:
+        sweep_run_folders()   # the chart packages of runs that have ended
         planned["blockers"] = planned["blockers"] + chart_blockers(
-            helm, planned["hops"], params["chart_ref"], params["chart_repo_url"], names)
+            ChartPackages(helm), planned["hops"], params["chart_ref"], params["chart_repo_url"], names)
     planned = redact_strings(planned)
     result = result_from(observed, planned, params["secret_values"])
     for warning in planned["warnings"]:

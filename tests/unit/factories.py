@@ -11,7 +11,10 @@ from __future__ import absolute_import, division, print_function
 import contextlib
 import copy
 import hashlib
+import io
 import json
+import os
+import tarfile
 
 try:  # ansible-core 2.19+: the supported way to hand a module its arguments
     from ansible.module_utils.testing import patch_module_args
@@ -29,6 +32,21 @@ except ImportError:  # 2.16-2.18 read them from basic._ANSIBLE_ARGS (make test-m
                 mock.patch.object(_warnings, "_global_warnings", []), \
                 mock.patch.object(_warnings, "_global_deprecations", []):
             yield
+
+def chart_package(folder, name, version, extra_members=()):
+    """A chart package as helm pull leaves it: <folder>/<name>-<version>.tgz holding <name>/Chart.yaml (and a
+    subchart's deeper one, whose version differs). Returns its path."""
+    path = os.path.join(folder, "%s-%s.tgz" % (name, version))
+    members = [("%s/Chart.yaml" % name, "apiVersion: v2\nname: %s\nversion: %s\nappVersion: 2.5.16\n" % (name, version)),
+               ("%s/charts/etcd/Chart.yaml" % name, "apiVersion: v2\nname: etcd\nversion: 6.3.3\n")]
+    with tarfile.open(path, "w:gz") as archive:
+        for member_name, text in list(members) + list(extra_members):
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(member_name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
 
 SEPARATE = ["rootcoord", "querycoord", "datacoord", "indexcoord"]
 NODES_25 = ["proxy", "querynode", "datanode", "indexnode"]

@@ -10,7 +10,7 @@ import factories as f
 from ansible_collections.milvusops.cluster.plugins.module_utils import helm as helm_module
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
     Helm, HelmError, NotHelm, ReleaseNotFound, chart_arguments, client_side_openapi_check, parse_helm_version,
-    show_chart_arguments, upgrade_arguments)
+    pull_arguments, upgrade_arguments)
 
 REPO = "https://zilliztech.github.io/milvus-helm"
 ENV = {"KUBECONFIG": "/etc/kube/eu.yaml", "HELM_KUBECONTEXT": "prod-eu-1", "HELM_KUBETOKEN": "s3cr3t-token"}
@@ -418,10 +418,10 @@ def test_parse_helm_version_accepts_helm_versions(out, expected):
 @pytest.mark.parametrize("repo,expected_tail", [
     (REPO, ["milvus", "--repo", REPO, "--version", "4.2.58"]),
     (None, ["milvus", "--version", "4.2.58"])])
-def test_show_chart_arguments(repo, expected_tail):
-    assert show_chart_arguments("milvus", "4.2.58", repo) == ["show", "chart"] + expected_tail
-    assert show_chart_arguments("oci://registry/charts/milvus", "4.2.58", REPO) == [
-        "show", "chart", "oci://registry/charts/milvus", "--version", "4.2.58"]
+def test_pull_arguments(repo, expected_tail):
+    assert pull_arguments("milvus", "4.2.58", "/d", repo) == ["pull"] + expected_tail + ["--destination", "/d"]
+    assert pull_arguments("oci://registry/charts/milvus", "4.2.58", "/d", REPO) == [
+        "pull", "oci://registry/charts/milvus", "--version", "4.2.58", "--destination", "/d"]
 
 
 @pytest.mark.parametrize("stderr", [
@@ -434,16 +434,16 @@ def test_a_failing_chart_repository_fails_at_once_not_retried_like_an_api_outage
     monkeypatch.setattr(helm_module.time, "sleep", lambda seconds: (_ for _ in ()).throw(AssertionError("slept")))
     helm, run = helm_with((1, "", stderr))
     with pytest.raises(HelmError) as info:
-        helm.show_chart("milvus", "4.2.58", REPO)
+        helm.pull("milvus", "4.2.58", REPO, "/d")
     assert info.value.repository and not info.value.transient
     assert len(run.calls) == 1
 
 
-def test_an_api_outage_during_a_dry_run_is_still_retried(monkeypatch):
+def test_a_read_through_a_passing_api_outage_is_retried(monkeypatch):
     monkeypatch.setattr(helm_module.time, "sleep", lambda seconds: None)
     helm, run = helm_with((1, "", "Error: Kubernetes cluster unreachable: connection refused"),
                           (0, '{"version": 3}', ""))
-    assert helm.show_chart("milvus", "4.2.58", REPO) == '{"version": 3}'
+    helm.pull("milvus", "4.2.58", REPO, "/d")
     assert len(run.calls) == 2
 
 

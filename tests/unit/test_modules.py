@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import stat
+import tempfile
 import threading
 import time
 
@@ -40,6 +41,12 @@ HOP1_EXPECTED = ["datanode", "indexnode", "mixcoord", "proxy", "querynode"]
 HOP1_REMOVED = ["datacoord", "indexcoord", "querycoord", "rootcoord", "streamingnode"]
 HOP2_EXPECTED = ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"]
 HOP2_REMOVED = ["datacoord", "indexcoord", "indexnode", "querycoord", "rootcoord"]
+
+
+@pytest.fixture(autouse=True)
+def private_temp_folder(monkeypatch, tmp_path):
+    """The run's chart packages (and values folders) of each test in a folder of its own."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
 
 @pytest.fixture(autouse=True)
@@ -96,13 +103,13 @@ class FakeHelm(object):
         self.calls.append(("version",))
         return self.client_version
 
-    def show_chart(self, chart_ref, version, repo_url=None):
-        self.calls.append(("show_chart", chart_ref, version, repo_url))
+    def pull(self, chart_ref, version, repo_url, destination):
+        self.calls.append(("pull", chart_ref, version, repo_url))
         if version in self.missing_charts:
-            raise HelmError("helm show failed (rc=1): no chart", rc=1,
+            raise HelmError("helm pull failed (rc=1): no chart", rc=1,
                             stderr='Error: chart "%s" version "%s" not found in %s repository' % (chart_ref, version,
                                                                                                  repo_url))
-        return "name: %s\nversion: %s\n" % (chart_ref, version)
+        f.chart_package(destination, "milvus", version)
 
     def history(self, release, namespace, max_revisions=20):
         self.calls.append(("history", release, namespace))
@@ -528,8 +535,9 @@ def test_hop_not_applied_renders_then_upgrades(monkeypatch, capsys):
     assert "--disable-openapi-validation" in result["command"]
     for upgrade in (dry, real):
         assert upgrade["release"] == "rel" and upgrade["namespace"] == "milvus"
-        assert upgrade["chart_ref"] == "milvus"
-        assert upgrade["repo_url"] == "https://zilliztech.github.io/milvus-helm"
+        # the run's package of the chart, pulled once: the dry run checks the bytes the upgrade applies
+        assert upgrade["chart_ref"] == dry["chart_ref"] and upgrade["chart_ref"].endswith(".tgz")
+        assert not upgrade.get("repo_url")
         assert upgrade["version"] == "4.2.58"
         assert upgrade["timeout"] == "10m"
         assert upgrade["description"] == "milvusops.cluster: hop mixcoord to chart 4.2.58"
@@ -712,13 +720,42 @@ def test_hop_no_diff_without_diff_mode(monkeypatch, capsys):
     assert "diff" not in result
 
 
-def test_hop_oci_chart_ref_passed_through(monkeypatch, capsys):
+def test_hop_pulls_its_chart_once_and_installs_that_package(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch)
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert result["changed"] is True
+    assert [c for c in helm.calls if c[0] == "pull"] == [
+        ("pull", "milvus", "4.2.58", "https://zilliztech.github.io/milvus-helm")]
+    package = helm.upgrades[0]["chart_ref"]
+    assert os.path.isfile(package) and package in result["command"] and "--repo" not in result["command"]
+
+
+def test_hop_oci_chart_ref_is_pulled_without_the_repository(monkeypatch, capsys):
     helm = hop_setup(monkeypatch)
     result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, chart_ref="oci://registry.internal/charts/milvus"),
                              capsys)
     assert result["changed"] is True
-    assert all(u["chart_ref"] == "oci://registry.internal/charts/milvus" for u in helm.upgrades)
+    assert [c[1] for c in helm.calls if c[0] == "pull"] == ["oci://registry.internal/charts/milvus"]
     assert "--repo" not in result["command"]
+
+
+def test_hop_installs_a_local_chart_where_it_is(monkeypatch, capsys, tmp_path):
+    helm = hop_setup(monkeypatch)
+    package = f.chart_package(str(tmp_path), "milvus", "4.2.58")
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, chart_ref=package, chart_repo_url=""), capsys)
+    assert result["changed"] is True
+    assert not [c for c in helm.calls if c[0] == "pull"]
+    assert all(u["chart_ref"] == package for u in helm.upgrades)
+
+
+def test_hop_whose_chart_cannot_be_had_changes_nothing(monkeypatch, capsys):
+    helm = hop_setup(monkeypatch)
+    helm.missing_charts = {"4.2.58"}
+    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+    assert result["failed"]
+    assert "chart milvus version 4.2.58 cannot be had" in result["msg"] and "not found" in result["msg"]
+    assert result["msg"].endswith("nothing was changed")
+    assert not helm.upgrades
 
 
 # helm's client-side OpenAPI check: at most once per hop, by its dry run, and only where the server does not
@@ -1218,9 +1255,15 @@ def test_preflight_looks_up_every_planned_chart_version_once(monkeypatch, capsys
     result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, chart_repo_url="http://127.0.0.1:1/charts"),
                              capsys)
     assert result.get("failed") is not True, result.get("msg")
-    assert sorted(c for c in helm.calls if c[0] == "show_chart") == [   # looked up side by side
-        ("show_chart", "milvus", "4.2.58", "http://127.0.0.1:1/charts"),
-        ("show_chart", "milvus", "5.0.0", "http://127.0.0.1:1/charts")]
+    assert sorted(c for c in helm.calls if c[0] == "pull") == [   # fetched side by side
+        ("pull", "milvus", "4.2.58", "http://127.0.0.1:1/charts"),
+        ("pull", "milvus", "5.0.0", "http://127.0.0.1:1/charts")]
+    # the run's packages: a second cluster's preflight, and the hops, fetch nothing again
+    helm.calls[:] = []
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, chart_repo_url="http://127.0.0.1:1/charts"),
+                             capsys)
+    assert result.get("failed") is not True, result.get("msg")
+    assert not [c for c in helm.calls if c[0] == "pull"]
 
 
 @pytest.mark.parametrize("names,expected", [("option", "check chart_ref and chart_repo_url"),
@@ -1238,12 +1281,25 @@ def test_preflight_a_chart_version_missing_from_the_repository_blocks_before_any
     assert not helm.upgrades
 
 
+def test_preflight_a_local_chart_of_another_version_blocks_before_any_hop(monkeypatch, capsys, tmp_path):
+    helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
+    package = f.chart_package(str(tmp_path), "milvus", "5.0.0")   # helm would install it as any version
+    result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, chart_ref=package, chart_repo_url="",
+                                                    message_names="inventory"), capsys)
+    assert result["failed"] and not helm.upgrades
+    [blocker] = result["blockers"]   # hop 2's 5.0.0 is this chart; hop 1's 4.2.58 is not
+    assert blocker.startswith("chart %s version 4.2.58 cannot be used: the chart at %s is version 5.0.0" % (
+        package, package)), blocker
+    assert "two hops need a repository" in blocker and "check milvus_chart_ref" in blocker
+    assert not [c for c in helm.calls if c[0] == "pull"]
+
+
 def test_preflight_without_check_charts_does_not_look_them_up(monkeypatch, capsys):
     helm, kube = preflight_setup(monkeypatch, old_default_pulsar())
     helm.missing_charts = {"5.0.0"}
     result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, check_charts=False), capsys)
     assert result.get("failed") is not True, result.get("msg")
-    assert not [c for c in helm.calls if c[0] == "show_chart"]
+    assert not [c for c in helm.calls if c[0] == "pull"]
 
 
 def test_preflight_an_up_to_date_cluster_needs_no_chart_lookup(monkeypatch, capsys):
@@ -1251,7 +1307,7 @@ def test_preflight_an_up_to_date_cluster_needs_no_chart_lookup(monkeypatch, caps
     result, out = run_module(milvus_preflight, dict(PREFLIGHT_ARGS, check_charts=True, target_version="v2.5.10",
                                                     intermediate_version="v2.5.10"), capsys)
     if not result.get("plan"):
-        assert not [c for c in helm.calls if c[0] == "show_chart"]
+        assert not [c for c in helm.calls if c[0] == "pull"]
 
 
 def test_preflight_a_binary_that_is_not_helm_fails_naming_the_setting(monkeypatch, capsys):
