@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 
@@ -150,6 +151,11 @@ class ChartPackages(object):
         except OSError as exc:
             if exc.errno != errno.EEXIST:
                 raise
+        # the name is predictable: a folder someone else made (or a link) could hand us their chart
+        info = os.lstat(self.folder)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+            raise ChartProblem("%s is not a private folder of this user (owner uid %d, mode %o): remove it and run "
+                               "again" % (self.folder, info.st_uid, stat.S_IMODE(info.st_mode)))
 
     def _pull(self, chart_ref, repo_url, version, package):
         staging = tempfile.mkdtemp(prefix=".pull-", dir=self.folder)

@@ -74,15 +74,22 @@ class ProcScanner(threading.Thread):
             self.rounds += 1
             self.stopped.wait(0.002)
 
-    def helm(self, marker):
-        """argv lists of helm processes (the wrapper before its exec, the real helm after) with marker in
-        their argv (other test runs on this machine run helm too)."""
+    def helm(self, markers):
+        """argv lists of helm processes (the wrapper before its exec, the real helm after) with one of markers
+        in their argv (other test runs on this machine run helm too)."""
         result = []
         for raw in self.cmdlines:
             argv = [part.decode("utf-8", "replace") for part in raw.rstrip(b"\0").split(b"\0")]
-            if any(arg.endswith("/helm") for arg in argv[:2]) and marker in argv:
+            if any(arg.endswith("/helm") for arg in argv[:2]) and set(markers) & set(argv):
                 result.append(argv)
         return result
+
+
+def our_helm_markers(scenario):
+    """What only this scenario's helm command lines hold: its fleet's chart repository (`--repo <url>`, the
+    pulls) and the chart packages its runs pulled from it (the dry runs and upgrades install those)."""
+    packages = set(arg for call in scenario["calls"] for arg in call["argv"] if "/milvusops-charts-" in arg)
+    return {scenario["harness"].fleet.chart_repo_url} | packages
 
 
 def client_key_pair():
@@ -262,7 +269,7 @@ def test_helm_gets_each_hosts_own_connection_through_its_environment(scenario):
 
 def test_secrets_never_in_output_reports_or_any_command_line(scenario):
     scanner = scenario["scanner"]
-    helm = scanner.helm(scenario["harness"].fleet.chart_repo_url)   # ours: `--repo <this fleet's chart repo>`
+    helm = scanner.helm(our_helm_markers(scenario))
     upgrades = [argv for argv in helm if "upgrade" in argv and "--reset-then-reuse-values" in argv]
     assert upgrades, "the /proc scan saw no helm upgrade (%d rounds, %d helm command lines)" % (
         scanner.rounds, len(helm))
@@ -322,7 +329,7 @@ def test_values_file_is_private_and_removed(scenario):
     assert not [folder for folder in folders if os.path.exists(folder)]
     # the /proc scan saw the same paths on helm's command line while helm ran
     seen = set(argv[argv.index("--values") + 1]
-               for argv in scenario["scanner"].helm(scenario["harness"].fleet.chart_repo_url) if "--values" in argv)
+               for argv in scenario["scanner"].helm(our_helm_markers(scenario)) if "--values" in argv)
     assert seen and seen <= set(call["values"]["path"] for call in upgrades)
 
 

@@ -60,8 +60,13 @@ def test_check_diff_shows_both_hops_and_changes_nothing(harness, before):
 
 
 def test_upgrade_reaches_the_target_without_touching_the_message_queue(harness, before):
+    requested_before = len(harness.fleet.repo.requests)
     run = harness.playbook("upgrade", extra_vars={"milvus_upgrade_confirm": True})
     assert run.rc == 0, run.output
+    # each chart version is downloaded once for the whole run, however many clusters and helm calls use it
+    downloads = [path.rsplit("/", 1)[-1] for path in harness.fleet.repo.requests[requested_before:]
+                 if path.endswith(".tgz")]
+    assert sorted(downloads) == ["milvus-4.2.58.tgz", "milvus-5.0.0.tgz"], downloads
     for name, _ in CLUSTERS:
         deployments = milvus_deployments(harness, name)
         assert not SEPARATE & set(deployments), (name, sorted(deployments))

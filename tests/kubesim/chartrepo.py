@@ -40,6 +40,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - keep test output quiet
         pass
 
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self.server.requests.append(self.path)   # tests count what a run downloaded
+        super().do_GET()
+
 
 class ChartRepo:
     def __init__(self, directory, host: str = "127.0.0.1", port: int = 0):
@@ -67,11 +71,17 @@ class ChartRepo:
         handler = functools.partial(_Handler, directory=str(self.directory))
         self._server = http.server.ThreadingHTTPServer((self.host, self.port), handler)
         self._server.daemon_threads = True
+        self._server.requests = []
         self._url = f"http://{self.host}:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="chartrepo",
                                         daemon=True)
         self._thread.start()
         return self
+
+    @property
+    def requests(self) -> list[str]:
+        """The paths requested so far, in order (index.yaml, milvus-<version>.tgz, ...)."""
+        return list(self._server.requests) if self._server is not None else []
 
     def stop(self) -> None:
         if self._server is not None:

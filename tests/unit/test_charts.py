@@ -169,3 +169,18 @@ def test_a_local_chart_is_used_where_it_is(tmp_path):
     package = f.chart_package(str(tmp_path), "milvus", "5.0.0")
     assert ChartPackages(helm, str(tmp_path / "run")).local(package, REPO, "5.0.0") == package
     assert helm.pulls == [] and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("planted", ["shared folder", "link"])
+def test_a_run_folder_that_is_not_private_is_refused_before_any_pull(tmp_path, planted):
+    folder = tmp_path / "run"
+    if planted == "link":
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        folder.symlink_to(tmp_path / "elsewhere")
+    else:
+        folder.mkdir()
+        folder.chmod(0o777)
+    helm = PullingHelm()
+    with pytest.raises(ChartProblem, match="not a private folder"):
+        ChartPackages(helm, str(folder)).local("milvus", REPO, "5.0.0")
+    assert helm.pulls == []
