@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench import report  # noqa: E402
-from tests.bench.run import ROOT, Measured, run_baseline, run_ours, run_peer  # noqa: E402
+from tests.bench.run import ROOT, Measured, add_index_history, run_baseline, run_ours, run_peer  # noqa: E402
 
 # the order of each repetition; ours-all-at-once is ours with milvus_ordered_rollout=false (helm's hop 2)
 KINDS = ("ours", "ours-all-at-once", "peer", "baseline")
@@ -64,6 +64,10 @@ def parse_args(argv):
                          "of a larger size is extrapolated from the largest measured size at the same delay "
                          "(per-cluster time x size) and marked so; measuring 16 costs ~7 min at delay 0 and "
                          "~8 min at delay 5 with kubesim as it is")
+    ap.add_argument("--index-history", type=int, default=0, metavar="N",
+                    help="list N more (never downloaded) versions of the chart in the fleet's repository index, as "
+                         "a repository with a release history has them; every helm call that resolves the chart "
+                         "through --repo downloads and parses the whole index (default 0: the fixture versions only)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per measured run before it is killed")
     ap.add_argument("--ansible-env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for our ansible-playbook runs, for what-if measurements "
@@ -130,6 +134,7 @@ def main(argv=None):
         "label": args.label,
         "state": "v2510-separate-pulsar2",
         "ansible_env": args.ansible_env, "extra_vars": args.extra_var,
+        "index_history": args.index_history,
         "forks": "equal to the fleet size",
         "definitions": report.DEFINITIONS,
     }
@@ -143,9 +148,11 @@ def main(argv=None):
         print("   peer: %s" % meta["peer"])
     if args.ansible_env or args.extra_var:
         print("   what-if: ansible env %s, extra vars %s" % (args.ansible_env, args.extra_var))
+    if args.index_history:
+        print("   the chart repository's index lists %d more versions of the chart" % args.index_history)
     results = []
     for delay in args.delays:
-        with backend_fleets(args.backend, delay, runs_dir) as make_measured:
+        with backend_fleets(args.backend, delay, runs_dir, args.index_history) as make_measured:
             for size in args.sizes:
                 entry = measure_entry(args, kinds, make_measured, size, delay, runs_dir, results)
                 results.append(entry)
@@ -202,15 +209,20 @@ def measure_entry(args, kinds, make_measured, size, delay, runs_dir, results):
 
 
 @contextlib.contextmanager
-def backend_fleets(backend, delay, runs_dir):
+def backend_fleets(backend, delay, runs_dir, index_history=0):
     """A factory of measured fleets at one pod start delay: kubesim fleets in this process, or fleets on one real
-    control plane started for this delay (its pod start delay is a kwok stage of the plane)."""
+    control plane started for this delay (its pod start delay is a kwok stage of the plane); each fleet's chart
+    repository index lists index_history more versions of the chart."""
+    def with_history(measured):
+        add_index_history(measured.fleet.charts_dir / "index.yaml", index_history)
+        return measured
+
     if backend == "kubesim":
-        yield lambda size, delay_, workdir: Measured(size, delay_, workdir)
+        yield lambda size, delay_, workdir: with_history(Measured(size, delay_, workdir))
         return
     from tests.bench.real import RealMeasured, real_control_plane
     with real_control_plane(runs_dir / ("controlplane-d%s" % report.fmt_delay(delay)), delay) as plane:
-        yield lambda size, delay_, workdir: RealMeasured(plane, size, delay_, workdir)
+        yield lambda size, delay_, workdir: with_history(RealMeasured(plane, size, delay_, workdir))
 
 
 def peer_versions(ansible_playbook):

@@ -7,6 +7,7 @@ release Secret changes, timestamped as they happen, into the ObjectRecorder the 
 their memory.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -74,6 +75,22 @@ def collections_path(collection_root, base):
     if not link.exists():
         link.symlink_to(Path(collection_root).resolve())
     return str(base)
+
+
+def add_index_history(index_path, versions):
+    """List `versions` more versions of the milvus chart in a repository index, each shaped like the fixture's
+    own entries (older versions, never downloaded), as the index of a repository with a release history lists
+    them: helm downloads and parses all of it whenever it resolves the chart through --repo."""
+    if versions <= 0:
+        return
+    index = yaml.safe_load(index_path.read_text())
+    entries = index["entries"]["milvus"]
+    template = entries[0]
+    for n in range(versions):
+        version = "3.%d.%d" % (n // 100, n % 100)
+        entries.append(dict(template, version=version, urls=["milvus-%s.tgz" % version],
+                            digest=hashlib.sha256(version.encode()).hexdigest()))
+    index_path.write_text(yaml.safe_dump(index))
 
 
 class Measured:
