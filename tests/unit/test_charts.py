@@ -6,6 +6,7 @@
 from __future__ import absolute_import, division, print_function
 
 import os
+import tarfile
 import threading
 import time
 
@@ -109,7 +110,6 @@ def test_chart_metadata_of_something_else_is_a_chart_problem(tmp_path, content):
 
 
 def test_a_package_without_its_chart_yaml_is_a_chart_problem(tmp_path):
-    import tarfile
     path = str(tmp_path / "milvus.tgz")
     with tarfile.open(path, "w:gz"):
         pass
