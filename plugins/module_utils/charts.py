@@ -31,7 +31,9 @@ import tempfile
 
 from ansible.module_utils.common.yaml import yaml_load
 
-from ansible_collections.milvusops.cluster.plugins.module_utils.processes import process_alive, run_process
+from ansible_collections.milvusops.cluster.plugins.module_utils.helm import is_chart_path
+from ansible_collections.milvusops.cluster.plugins.module_utils.processes import (
+    process_alive, run_process, sweep_temp_folders)
 
 FOLDER_PREFIX = "milvusops-charts-"
 
@@ -45,8 +47,7 @@ def is_local_chart(chart_ref, exists=os.path.exists):
     than fetch it (a name in a repository, repo/name from helm's repository list, oci://)."""
     if chart_ref.startswith("oci://"):
         return False
-    return chart_ref.startswith(("/", "./", "../", "~")) or chart_ref.endswith(".tgz") or \
-        exists(os.path.expanduser(chart_ref))
+    return is_chart_path(chart_ref) or exists(os.path.expanduser(chart_ref))
 
 
 def package_name(chart_ref, repo_url, version):
@@ -63,10 +64,11 @@ def run_folder_name(pid, start):
 def stale_run_folders(entries, uid, alive):
     """Names of the chart folders of runs that have ended: ours (uid), whose ansible-playbook process is gone.
 
-    entries: (name, owner uid) of the temp folder's entries; alive(pid, start) says whether that process runs.
+    entries: (name, owner uid, mtime) of the temp folder's entries; alive(pid, start) says whether that process
+    runs.
     """
     stale = []
-    for name, owner in entries:
+    for name, owner, _mtime in entries:
         if not name.startswith(FOLDER_PREFIX) or owner != uid:
             continue
         fields = name[len(FOLDER_PREFIX):].split("-")
@@ -77,16 +79,8 @@ def stale_run_folders(entries, uid, alive):
 
 def sweep_run_folders(root=None):
     """Remove the chart folders of ended runs; returns the names removed."""
-    root = root or tempfile.gettempdir()
-    try:
-        entries = [(entry.name, entry.stat(follow_symlinks=False).st_uid) for entry in os.scandir(root)
-                   if entry.name.startswith(FOLDER_PREFIX) and entry.is_dir(follow_symlinks=False)]
-    except OSError:
-        return []
-    removed = stale_run_folders(entries, os.getuid(), process_alive)
-    for name in removed:
-        shutil.rmtree(os.path.join(root, name), ignore_errors=True)
-    return removed
+    return sweep_temp_folders(FOLDER_PREFIX, lambda entries: stale_run_folders(entries, os.getuid(), process_alive),
+                              root)
 
 
 def chart_metadata(path):

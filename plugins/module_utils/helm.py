@@ -102,8 +102,13 @@ def chart_arguments(chart_ref, repo_url=None):
     return [chart_ref]
 
 
+def is_chart_path(chart_ref):
+    """Whether chart_ref is written as a place on the file system (a chart folder or package)."""
+    return chart_ref.startswith(("/", "./", "../", "~")) or chart_ref.endswith(".tgz")
+
+
 def _is_path_or_oci(chart_ref):
-    return chart_ref.startswith(("oci://", "/", "./", "../", "~")) or chart_ref.endswith(".tgz")
+    return chart_ref.startswith("oci://") or is_chart_path(chart_ref)
 
 
 def upgrade_arguments(release, namespace, chart_ref, version, values_file, repo_url=None,

@@ -10,6 +10,8 @@ __metaclass__ = type
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 
 def process_start(pid):
@@ -42,3 +44,22 @@ def run_process():
     (templating in it, a module process) counts as its own."""
     pid = os.getppid() if multiprocessing.parent_process() is not None else os.getpid()
     return pid, process_start(pid)
+
+
+def sweep_temp_folders(prefix, stale, root=None):
+    """Remove the folders named prefix... in root (the temp folder) that stale(entries) names, entries being
+    (name, owner uid, mtime) of each; returns the names removed. The folders of processes that ended without
+    their own cleanup (a SIGKILL, a run that is over)."""
+    root = root or tempfile.gettempdir()
+    entries = []
+    try:
+        for entry in os.scandir(root):
+            if entry.name.startswith(prefix) and entry.is_dir(follow_symlinks=False):
+                info = entry.stat(follow_symlinks=False)
+                entries.append((entry.name, info.st_uid, info.st_mtime))
+    except OSError:
+        return []
+    removed = stale(entries)
+    for name in removed:
+        shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    return removed

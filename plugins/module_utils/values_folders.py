@@ -8,11 +8,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import shutil
-import tempfile
 import time
 
-from ansible_collections.milvusops.cluster.plugins.module_utils.processes import process_alive
+from ansible_collections.milvusops.cluster.plugins.module_utils.processes import process_alive, sweep_temp_folders
 
 FOLDER_PREFIX = "milvusops-hop-"
 LEGACY_MAX_AGE = 24 * 3600
@@ -40,16 +38,5 @@ def stale_values_folders(entries, uid, now, alive):
 
 def sweep_values_folders(folder=None):
     """Remove the values folders of killed hops (a SIGKILL skips any cleanup); returns the names removed."""
-    folder = folder or tempfile.gettempdir()
-    entries = []
-    try:
-        for entry in os.scandir(folder):
-            if entry.name.startswith(FOLDER_PREFIX) and entry.is_dir(follow_symlinks=False):
-                info = entry.stat(follow_symlinks=False)
-                entries.append((entry.name, info.st_uid, info.st_mtime))
-    except OSError:
-        return []
-    removed = stale_values_folders(entries, os.getuid(), time.time(), process_alive)
-    for name in removed:
-        shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
-    return removed
+    return sweep_temp_folders(
+        FOLDER_PREFIX, lambda entries: stale_values_folders(entries, os.getuid(), time.time(), process_alive), folder)

@@ -69,8 +69,8 @@ def test_package_names_differ_by_repository_reference_and_version():
 
 def test_the_folders_of_ended_runs_are_stale_and_only_ours():
     alive = {(100, 7)}
-    entries = [(run_folder_name(100, 7), 0), (run_folder_name(100, 8), 0), (run_folder_name(200, 7), 0),
-               (run_folder_name(300, 1), 1000), (FOLDER_PREFIX + "notes", 0), ("milvusops-hop-200-x", 0)]
+    entries = [(run_folder_name(100, 7), 0, 1.0), (run_folder_name(100, 8), 0, 1.0), (run_folder_name(200, 7), 0, 1.0),
+               (run_folder_name(300, 1), 1000, 1.0), (FOLDER_PREFIX + "notes", 0, 1.0), ("milvusops-hop-200-x", 0, 1.0)]
     assert stale_run_folders(entries, 0, lambda pid, start: (pid, start) in alive) == [
         run_folder_name(100, 8), run_folder_name(200, 7)]
 
