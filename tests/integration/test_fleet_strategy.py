@@ -1,6 +1,7 @@
 """Fleet pacing (playbooks/upgrade.yml): with the default failure policy every cluster of a batch goes at
-its own pace (Ansible's free strategy); a lowered milvus_max_fail_percentage keeps the linear strategy,
-the only one that applies it inside a batch, so every cluster waits at each task for the slowest.
+its own pace (Ansible's host_pinned strategy); a lowered milvus_max_fail_percentage keeps the linear strategy,
+the only one that applies it inside a batch, so every cluster waits at each task for the slowest. With fewer
+forks than clusters, a cluster that has started runs to its end before another starts.
 
 Each race runs a fast cluster and a slow one together and looks at the slow cluster's helm history at the
 moment the fast cluster's report is written. With the free strategy the slow cluster's hop 1 is held (its pods
@@ -9,6 +10,7 @@ lockstep the slow cluster's pods take SLOW_POD_SECONDS to start, which the fast 
 """
 
 import contextlib
+import datetime
 import time
 
 import pytest
@@ -23,6 +25,8 @@ CLUSTERS = [
     ("slow-free", "v2510-separate-pulsar2"),
     ("fast-linear", "v2510-separate-pulsar2"),
     ("slow-linear", "v2510-separate-pulsar2"),
+    ("pinned-a", "v2510-separate-pulsar2"),
+    ("pinned-b", "v2510-separate-pulsar2"),
 ]
 SLOW_POD_SECONDS = 15
 CONFIRM = {"milvus_upgrade_confirm": True}
@@ -71,3 +75,21 @@ def test_a_lowered_max_fail_percentage_keeps_every_cluster_in_step(harness):
     result, slow_revisions = race(harness, "fast-linear", "slow-linear", {"milvus_max_fail_percentage": 50})
     # linear: the fast cluster waited for the slow one's hop 1, and both ran hop 2 before any report
     assert slow_revisions == [1, 2, 3], result.output
+
+
+def hop_window(harness, cluster):
+    """(hop 1's helm write, hop 2's helm write) of the cluster, from its release history."""
+    revisions = dict((row["revision"], row["updated"]) for row in harness.history(cluster))
+    return tuple(datetime.datetime.fromisoformat(revisions[number].replace("Z", "+00:00")) for number in (2, 3))
+
+
+def test_with_fewer_forks_than_clusters_a_started_cluster_is_not_held_for_another(harness):
+    # One fork, two clusters: had the fork gone round the clusters task by task (the free strategy), each
+    # cluster's hop 2 would wait for the other's tasks, its write outage and its lock stretched by them.
+    result = harness.playbook("upgrade", "--forks", "1", "--limit", "pinned-a,pinned-b", extra_vars=CONFIRM)
+    assert result.rc == 0, result.output
+    first, second = sorted((hop_window(harness, name), name) for name in ("pinned-a", "pinned-b"))
+    assert first[0][1] < second[0][0], "%s's hop 2 (%s) came after %s's hop 1 (%s):\n%s" % (
+        first[1], first[0][1], second[1], second[0][0], result.output[-3000:])
+    for name in ("pinned-a", "pinned-b"):
+        assert result.cluster_report(name)["status"] == "upgraded"

@@ -27,10 +27,10 @@ def fleet_play_strategy(**variables):
 
 
 @pytest.mark.parametrize("hosts, extra, expected", [
-    # several clusters with the default failure policy: each at its own pace
-    (["a", "b"], {}, "ansible.builtin.free"),
-    (["a", "b", "c"], {"milvus_max_fail_percentage": 100}, "ansible.builtin.free"),
-    (["a", "b"], {"milvus_max_fail_percentage": "100"}, "ansible.builtin.free"),
+    # several clusters with the default failure policy: each at its own pace, each to its end
+    (["a", "b"], {}, "ansible.builtin.host_pinned"),
+    (["a", "b", "c"], {"milvus_max_fail_percentage": 100}, "ansible.builtin.host_pinned"),
+    (["a", "b"], {"milvus_max_fail_percentage": "100"}, "ansible.builtin.host_pinned"),
     # a lowered policy: only the linear strategy applies it inside a batch
     (["a", "b"], {"milvus_max_fail_percentage": 50}, "ansible.builtin.linear"),
     (["a", "b"], {"milvus_max_fail_percentage": 0}, "ansible.builtin.linear"),
@@ -38,5 +38,5 @@ def fleet_play_strategy(**variables):
     (["a"], {}, "ansible.builtin.linear"),
     (["a"], {"milvus_max_fail_percentage": 50}, "ansible.builtin.linear"),
 ])
-def test_the_fleet_play_runs_free_only_for_several_clusters_with_the_default_failure_policy(hosts, extra, expected):
+def test_the_fleet_play_runs_host_pinned_only_for_several_clusters_with_the_default_failure_policy(hosts, extra, expected):
     assert fleet_play_strategy(ansible_play_batch=hosts, **extra) == expected
