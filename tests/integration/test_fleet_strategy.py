@@ -4,7 +4,7 @@ the only one that applies it inside a batch, so every cluster waits at each task
 forks than clusters, a cluster that has started runs to its end before another starts.
 
 Each race runs a fast cluster and a slow one together and looks at the slow cluster's helm history at the
-moment the fast cluster's report is written. With the free strategy the slow cluster's hop 1 is held (its pods
+moment the fast cluster's report is written. With the default strategy the slow cluster's hop 1 is held (its pods
 never Ready) until then: in lockstep that report could never come, and no machine is too slow for the race. In
 lockstep the slow cluster's pods take SLOW_POD_SECONDS to start, which the fast one has to wait out.
 """
