@@ -180,7 +180,8 @@ def rollout_lines(order, paused, kept=()):
         return []
     lines = ["pause before helm upgrade: %s" % (", ".join("%s (%s)" % (entry["deployment"], entry["component"])
                                                           for entry in paused) or "nothing (no Deployment changes)")]
-    lines.append("then resume one at a time, each once the ones before it are rolled out: %s" % " -> ".join(order))
+    lines.append("roll out one at a time, each once the ones before it are rolled out (the first with helm upgrade, "
+                 "the paused ones when resumed): %s" % " -> ".join(order))
     if kept:
         lines.append("keep (helm.sh/resource-policy=keep) on the old version, deleted once the rest is rolled out: %s"
                      % ", ".join("%s (%s)" % (entry["deployment"], entry["component"]) for entry in kept))

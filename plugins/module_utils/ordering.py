@@ -6,8 +6,10 @@
 Helm changes every Deployment of a hop at once. Deployments paused before ``helm upgrade`` keep the new
 template without rolling it out (helm's three-way merge keeps ``spec.paused``, a field only the live
 object has), and are resumed here one at a time: each only once every component before it in the order
-is rolled out. The streaming node is new in hop 2, so helm creates it running; it turns ready only after
-a 2.6 mixcoord is active, and so is awaited right after mixcoord. The index node, which hop 2 removes, must
+is rolled out. What nothing comes before (mixcoord) is not paused: it rolls out with helm's write, as a
+resume would let it do only once the next task had started. The streaming node is new in hop 2, so helm
+creates it running; it turns ready only after a 2.6 mixcoord is active, and so is awaited right after
+mixcoord. The index node, which hop 2 removes, must
 serve until the proxy runs 2.6: it is kept on 2.5 by ``helm.sh/resource-policy: keep`` (helm reads the live
 object's annotation before deleting a removed object, and skips it) and deleted by the wait once every
 component of the order is rolled out.
@@ -79,14 +81,28 @@ def _milvus_deployments_among(entries, objects, release, name):
     return found
 
 
-def deployments_to_pause(changed, rendered_objects, release, name=CHART_NAME):
-    """The Milvus Deployments a hop changes, as [{"component", "deployment"}]: the ones to pause before helm.
+def waits_for_another(component, present, order=ROLLOUT_ORDER):
+    """Whether a component has to wait for another one of the release (present: its components) before it rolls
+    out: one before it in the order, or, for a component outside the order, any of the order (to_resume() resumes
+    those last)."""
+    before = order[:order.index(component)] if component in order else order
+    return any(other in present for other in before)
+
+
+def deployments_to_pause(changed, rendered_objects, release, name=CHART_NAME, order=ROLLOUT_ORDER):
+    """The Milvus Deployments a hop changes that have to wait for another component, as [{"component",
+    "deployment"}] in the order: the ones to pause before helm.
 
     changed is object_diff()'s "changed" list; rendered_objects the hop's server-side render. Deployments the
-    hop adds (the streaming node) do not exist yet and cannot be paused; removed ones are deleted by helm.
+    hop adds (the streaming node) do not exist yet and cannot be paused; removed ones are deleted by helm. A
+    changed Deployment that nothing comes before (mixcoord) is left to roll out with helm's write: paused, it
+    would be resumed at once, only later.
     """
-    return sorted(_milvus_deployments_among(changed, rendered_objects, release, name),
-                  key=lambda entry: rollout_position(entry["component"]))
+    present = set(component for _deployment, component, _metadata, _annotations in _release_deployments(
+        [obj for obj in rendered_objects or [] if obj.get("kind") == "Deployment"], release, name))
+    return sorted((entry for entry in _milvus_deployments_among(changed, rendered_objects, release, name)
+                   if waits_for_another(entry["component"], present, order)),
+                  key=lambda entry: rollout_position(entry["component"], order))
 
 
 def deployments_to_keep(removed, live_objects, release, kept_components, name=CHART_NAME):

@@ -674,11 +674,11 @@ def describe(result):
         lines.append("  sets %s" % ", ".join("%s=%s" % (key, show_value(value)) for key, value
                                              in sorted(flatten_values(hop["values"]).items())))
         if hop.get("resume_order"):
-            lines.append("  rolls out in order: the Deployments it changes are paused before helm upgrade, then "
-                         "resumed one at a time: %s%s" % (" -> ".join(hop["resume_order"]), "; %s kept on the old "
-                                                          "version until they are rolled out, then deleted"
-                                                          % ", ".join(hop["kept_components"])
-                                                          if hop.get("kept_components") else ""))
+            order = hop["resume_order"]
+            kept = ("; %s kept on the old version until they are rolled out, then deleted"
+                    % ", ".join(hop["kept_components"]) if hop.get("kept_components") else "")
+            lines.append("  rolls out in order: %s first, with helm upgrade; the other Deployments it changes are paused "
+                         "before helm upgrade, then resumed one at a time: %s%s" % (order[0], " -> ".join(order), kept))
     seen = []
     for text in result["warnings"]:
         if text not in seen:

@@ -100,11 +100,13 @@ options:
   rollout_order:
     description:
       - The components in the order M(milvusops.cluster.milvus_wait_ready) resumes them (the plan's C(resume_order)).
-        When set, every Milvus Deployment the hop changes is paused (C(spec.paused), annotated
-        C(milvusops.cluster/paused-for)) right before C(helm upgrade), after every check has passed; helm's
-        three-way merge keeps the field, so the new templates wait until the wait resumes them in this order.
-      - Deployments the hop adds (the streaming node) are created running. If C(helm upgrade) fails, the paused
-        Deployments helm did not change are resumed and the others named in the error.
+        When set, every Milvus Deployment the hop changes that has to wait for another component of the release
+        (one before it in this order, or for a component outside it, any of the order) is paused (C(spec.paused),
+        annotated C(milvusops.cluster/paused-for)) right before C(helm upgrade), after every check has passed;
+        helm's three-way merge keeps the field, so the new templates wait until the wait resumes them in this order.
+      - The first component of the order (mixcoord) is not paused, since it waits for nothing; it rolls out with
+        C(helm upgrade). Deployments the hop adds (the streaming node) are created running. If C(helm upgrade)
+        fails, the paused Deployments helm did not change are resumed and the others named in the error.
       - Empty (the default) pauses nothing, as with O(rollout_order) unset every Deployment rolls at once.
     type: list
     elements: str
@@ -561,7 +563,7 @@ def run(module):
         if params["rollout_order"]:
             chart_name = (params["layout"] or {}).get("name") or "milvus"
             to_pause = deployments_to_pause(changes["changed"], parse_manifest(rendered.get("manifest", "")),
-                                            release, chart_name)
+                                            release, chart_name, tuple(params["rollout_order"]))
             to_keep = deployments_to_keep(changes["removed"], parse_manifest(live_manifest), release,
                                           params["kept_components"], chart_name)
             result["rollout"] = {"order": params["rollout_order"], "paused": to_pause, "kept": to_keep}

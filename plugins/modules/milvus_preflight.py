@@ -88,10 +88,10 @@ options:
   ordered_rollout:
     description:
       - Plan hop 2 in the component order Milvus engineers give (milvus#42492) instead of helm's all at once.
-        The hop pauses the Deployments it changes before C(helm upgrade); the wait resumes them one at a time
-        (mixcoord, then the new streaming node's readiness, querynode, datanode, proxy). The index node, which
-        hop 2 removes, is kept on 2.5 through its C(helm upgrade) (C(kept_components)) and deleted by the wait
-        once the proxy runs 2.6.
+        mixcoord rolls out with C(helm upgrade); the hop pauses the other Deployments it changes before it, and
+        the wait resumes them one at a time once mixcoord and the new streaming node are ready (querynode,
+        datanode, proxy). The index node, which hop 2 removes, is kept on 2.5 through its C(helm upgrade)
+        (C(kept_components)) and deleted by the wait once the proxy runs 2.6.
       - C(false) plans one hop 2 that removes the index node and rolls every component at once.
     type: bool
     default: true

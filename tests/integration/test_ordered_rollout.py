@@ -23,7 +23,8 @@ CLUSTERS = [
 ]
 CONFIRM = {"milvus_upgrade_confirm": True}
 TARGET = "milvusdb/milvus:v2.6.4"
-PAUSED_BY_HOP_2 = ["mixcoord", "querynode", "datanode", "proxy"]   # the Deployments hop 2 changes
+# the Deployments hop 2 changes that wait for another; mixcoord, first in the order, rolls out with helm's write
+PAUSED_BY_HOP_2 = ["querynode", "datanode", "proxy"]
 START_DELAY = 3   # seconds a 2.6 pod takes to start (kwok)
 FAIL_FAST_TIMEOUT = 900
 
@@ -126,17 +127,20 @@ def test_hop_2_resumes_its_deployments_one_at_a_time_in_the_milvus_order(harness
     for name in PAUSED_BY_HOP_2:
         meta, status = deployments[name]["metadata"], deployments[name]["status"]
         assert status["observedGeneration"] == meta["generation"] >= generations.get(name, 0) + 4, (name, meta)
+    # mixcoord: created by hop 1, then hop 2's template, and never paused (a pause and a resume are two more)
+    meta, status = deployments["mixcoord"]["metadata"], deployments["mixcoord"]["status"]
+    assert status["observedGeneration"] == meta["generation"] == generations.get("mixcoord", 0) + 2, meta
 
     created, ready = new_replicasets(harness, "ordered"), ready_since(harness, "ordered")
-    # helm created the streaming node running; everything else waited for its turn
-    assert created["streamingnode"] <= created["mixcoord"], created
+    # helm's write started mixcoord and created the streaming node running; everything else waited for its turn,
+    # until every component before it in the order was ready
     order = ["mixcoord", "streamingnode", "querynode", "datanode", "proxy"]
-    for before, after in zip(order, order[1:]):
-        if after == "streamingnode":
-            continue
-        assert created[after] >= ready[before], (after, "resumed before", before, "was ready", created, ready)
-    resumed = [c for c in sorted(created, key=created.get) if c != "streamingnode"]
+    for position, after in enumerate(order):
+        for before in order[:position] if after in PAUSED_BY_HOP_2 else ():
+            assert created[after] >= ready[before], (after, "resumed before", before, "was ready", created, ready)
+    resumed = [c for c in sorted(created, key=created.get) if c in PAUSED_BY_HOP_2]
     assert resumed == PAUSED_BY_HOP_2, created
+    assert max(created["mixcoord"], created["streamingnode"]) <= created[resumed[0]], created
     for before, after in zip(resumed, resumed[1:]):
         assert (created[after] - created[before]).total_seconds() >= START_DELAY - 1, created
 
@@ -149,6 +153,7 @@ def test_hop_2_resumes_its_deployments_one_at_a_time_in_the_milvus_order(harness
     timeline = hops["streaming"]["rollout"]["components"]
     assert [c for c in sorted(timeline, key=lambda c: timeline[c]["resumed"] or 1e9) if timeline[c]["resumed"]] \
         == PAUSED_BY_HOP_2
+    assert timeline["mixcoord"]["resumed"] is None and timeline["mixcoord"]["ready"] <= timeline["querynode"]["resumed"]
     assert all(timeline[c]["ready"] >= timeline[c]["resumed"] for c in PAUSED_BY_HOP_2)
     assert hops["streaming"]["rollout"]["write_outage_seconds"] >= 2 * START_DELAY
     assert hops["streaming"]["rollout"]["still_paused"] == [] and hops["streaming"]["rollout"]["still_kept"] == []

@@ -33,8 +33,9 @@ TARGET_IMAGES = {"gpu": ["registry.example.internal/ai/milvus:v2.6.4-gpu"], "kaf
 HOP_OWNED = {"image", "mixCoordinator", "rootCoordinator", "queryCoordinator", "dataCoordinator",
              "indexCoordinator", "streaming", "streamingNode", "indexNode"}
 TARGET_COMPONENTS = ["datanode", "mixcoord", "proxy", "querynode", "streamingnode"]
-# what hop 2 pauses before helm (the Deployments it changes; the index node, which it removes, is kept instead)
-PAUSED_BY_HOP_2 = ["mixcoord", "querynode", "datanode", "proxy"]
+# what hop 2 pauses before helm: the Deployments it changes that wait for another (mixcoord, first in the order,
+# rolls out with helm; the index node, which the hop removes, is kept instead)
+PAUSED_BY_HOP_2 = ["querynode", "datanode", "proxy"]
 
 
 def upgrade(harness, *args, **extra_vars):
@@ -124,6 +125,8 @@ def test_the_fleet_is_upgraded_and_a_second_run_changes_nothing(harness):
         resumed = sorted((c for c in timeline if timeline[c]["resumed"] is not None), key=lambda c: timeline[c]["resumed"])
         assert resumed == PAUSED_BY_HOP_2, (name, timeline)
         assert all(timeline[c]["ready"] >= timeline[c]["resumed"] for c in resumed), (name, timeline)
+        # mixcoord rolled out with helm's write, and was ready before anything was resumed
+        assert timeline["mixcoord"]["ready"] <= timeline[resumed[0]]["resumed"], (name, timeline)
         assert_index_node_deleted_after_the_proxy(hops["streaming"])
     assert {"pulsar", "kafka"} <= set(user_values["kafka"]) - HOP_OWNED   # the user values that must survive
 

@@ -94,9 +94,29 @@ def test_only_milvus_deployments_the_hop_changes_are_paused_in_rollout_order():
         "rel-milvus-proxy", "rel-milvus-querynode", "rel-milvus-mixcoord", "rel-pulsar-proxy")] + [
         {"kind": "ConfigMap", "name": "rel-milvus-datanode"}]   # same name, another kind: not a Deployment change
     targets = ordering.deployments_to_pause(changed, rendered, "rel")
-    assert [t["component"] for t in targets] == ["mixcoord", "querynode", "proxy"]
+    # mixcoord, first in the order, waits for nothing: it rolls out with helm's write
+    assert [t["component"] for t in targets] == ["querynode", "proxy"]
     # the streaming node is added by the hop (not in changed): helm creates it running
     assert ordering.deployments_to_pause(changed, rendered, "other") == []
+
+
+@pytest.mark.parametrize("present", [list(combo) for size in range(1, len(NODES) + 2)
+                                     for combo in itertools.combinations(NODES + ["attu"], size)],
+                         ids=lambda p: "+".join(p))
+def test_a_changed_deployment_is_paused_exactly_when_the_wait_would_not_let_it_roll_at_once(present):
+    """Every release shape (any components of the order, and one outside it): what the hop leaves unpaused is what
+    the wait's to_resume() would resume at once with everything changed and rolling, so pausing it would only
+    delay it; everything else is paused."""
+    rendered, _, _ = f.rollout(present)
+    changed = [{"kind": "Deployment", "name": obj["metadata"]["name"]} for obj in rendered]
+    paused = [t["component"] for t in ordering.deployments_to_pause(changed, rendered, "rel")]
+    assert paused == sorted(paused, key=ordering.rollout_position)
+    rolling = dict((component, {"state": "rolling"}) for component in present)
+    assert sorted(set(present) - set(paused)) == sorted(ordering.to_resume(ORDER, rolling, present))
+    # with the order given by the caller: the first of that order is the one left to helm
+    reversed_order = tuple(reversed(ORDER))
+    paused = [t["component"] for t in ordering.deployments_to_pause(changed, rendered, "rel", order=reversed_order)]
+    assert sorted(set(present) - set(paused)) == sorted(ordering.to_resume(reversed_order, rolling, present))
 
 
 def test_pause_and_resume_patches_set_and_remove_the_field_and_our_note():
