@@ -9,10 +9,9 @@ object has), and are resumed here one at a time: each only once every component 
 is rolled out. What nothing comes before (mixcoord) is not paused: it rolls out with helm's write, as a
 resume would let it do only once the next task had started. The streaming node is new in hop 2, so helm
 creates it running; it turns ready only after a 2.6 mixcoord is active, and so is awaited right after
-mixcoord. The index node, which hop 2 removes, must
-serve until the proxy runs 2.6: it is kept on 2.5 by ``helm.sh/resource-policy: keep`` (helm reads the live
-object's annotation before deleting a removed object, and skips it) and deleted by the wait once every
-component of the order is rolled out.
+mixcoord. The index node, which hop 2 removes, must serve until the proxy runs 2.6: it is kept on 2.5 by
+``helm.sh/resource-policy: keep`` (helm reads the live object's annotation before deleting a removed object,
+and skips it) and deleted by the wait once every component of the order is rolled out.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -81,12 +80,16 @@ def _milvus_deployments_among(entries, objects, release, name):
     return found
 
 
+def components_before(component, order=ROLLOUT_ORDER):
+    """The components of the order that roll out before component: the ones ahead of it, or for a component
+    outside the order, all of them (to_resume() resumes those last)."""
+    order = list(order or ())
+    return order[:order.index(component)] if component in order else order
+
+
 def waits_for_another(component, present, order=ROLLOUT_ORDER):
-    """Whether a component has to wait for another one of the release (present: its components) before it rolls
-    out: one before it in the order, or, for a component outside the order, any of the order (to_resume() resumes
-    those last)."""
-    before = order[:order.index(component)] if component in order else order
-    return any(other in present for other in before)
+    """Whether a component has to wait for another one of the release (present: its components) to roll out."""
+    return any(other in present for other in components_before(component, order))
 
 
 def deployments_to_pause(changed, rendered_objects, release, name=CHART_NAME, order=ROLLOUT_ORDER):
@@ -196,7 +199,7 @@ def paused_waiting(order, paused, check_mode=False):
         if check_mode:
             lines.append("%s: paused (check mode resumes nothing)" % component)
         else:
-            before = order[:order.index(component)] if component in order else order
+            before = components_before(component, order)
             lines.append("%s: paused until %s %s rolled out" % (
                 component, ", ".join(before) or "the components before it", "is" if len(before) == 1 else "are"))
     return lines
