@@ -293,7 +293,7 @@ rollout:
   returned: when O(rollout_order) is set and the hop is not already applied
   type: dict
   sample: {order: [mixcoord, streamingnode, querynode, datanode, proxy],
-           paused: [{component: mixcoord, deployment: rel-milvus-mixcoord}, {component: proxy, deployment: rel-milvus-proxy}],
+           paused: [{component: querynode, deployment: rel-milvus-querynode}, {component: proxy, deployment: rel-milvus-proxy}],
            kept: [{component: indexnode, deployment: rel-milvus-indexnode}]}
 values_before:
   description: Stored user values before the hop, secrets hidden.

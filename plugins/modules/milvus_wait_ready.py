@@ -243,7 +243,8 @@ rollout:
   type: dict
   sample:
     order: [mixcoord, streamingnode, querynode, datanode, proxy]
-    components: {mixcoord: {resumed: 2.1, ready: 14.0}, streamingnode: {resumed: null, ready: 15.2}}
+    components: {mixcoord: {resumed: null, ready: 14.0}, streamingnode: {resumed: null, ready: 15.2},
+                 querynode: {resumed: 15.2, ready: 31.0}}
     new_version_started: 3.9
     write_outage_seconds: 48.3
     still_paused: []
