@@ -63,21 +63,18 @@ def paused_deployments(deployments, release, name=CHART_NAME):
                          if is_paused(deployment))
 
 
+def _manifest_deployments(objects, release, name):
+    """_release_deployments() of the Deployments among a manifest's objects (every kind)."""
+    return _release_deployments([obj for obj in objects or [] if obj.get("kind") == "Deployment"], release, name)
+
+
 def _milvus_deployments_among(entries, objects, release, name):
     """[{"component", "deployment"}] of the release's Milvus Deployments in objects that entries (object_diff()
     entries, {"kind", "name"}) name."""
     names = set(entry["name"] for entry in entries or [] if entry.get("kind") == "Deployment")
-    found = []
-    for obj in objects or []:
-        metadata = obj.get("metadata") or {}
-        if obj.get("kind") != "Deployment" or metadata.get("name") not in names:
-            continue
-        if (metadata.get("labels") or {}).get("app.kubernetes.io/instance") != release:
-            continue
-        component = component_of(obj, name)
-        if component:
-            found.append({"component": component, "deployment": metadata["name"]})
-    return found
+    return [{"component": component, "deployment": metadata["name"]}
+            for _deployment, component, metadata, _annotations in _manifest_deployments(objects, release, name)
+            if metadata.get("name") in names]
 
 
 def components_before(component, order=ROLLOUT_ORDER):
@@ -101,8 +98,8 @@ def deployments_to_pause(changed, rendered_objects, release, name=CHART_NAME, or
     changed Deployment that nothing comes before (mixcoord) is left to roll out with helm's write: paused, it
     would be resumed at once, only later.
     """
-    present = set(component for _deployment, component, _metadata, _annotations in _release_deployments(
-        [obj for obj in rendered_objects or [] if obj.get("kind") == "Deployment"], release, name))
+    present = set(component for _deployment, component, _metadata, _annotations
+                  in _manifest_deployments(rendered_objects, release, name))
     return sorted((entry for entry in _milvus_deployments_among(changed, rendered_objects, release, name)
                    if waits_for_another(entry["component"], present, order)),
                   key=lambda entry: rollout_position(entry["component"], order))
