@@ -34,6 +34,9 @@ _REPOSITORY = re.compile(r"is not a valid chart repository or cannot be reached|
                          r'chart "[^"]*" (version "[^"]*" )?not found|no chart version found|'
                          r'no chart name found|failed to download "|could not find protocol handler',
                          re.IGNORECASE)
+# The post-renderer (the render gate, see render_gate) failed or refused the render: helm wrote nothing, and the
+# same render gets the same answer; whatever words the refusal holds, it is not an API outage.
+_POST_RENDER = re.compile(r"error while running post render|post-?render", re.IGNORECASE)
 _HELM_VERSION = re.compile(r"^v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$")
 _UNREACHABLE = re.compile(r"Kubernetes cluster unreachable|connection refused|no such host|i/o timeout",
                           re.IGNORECASE)
@@ -55,7 +58,7 @@ class HelmError(Exception):
     @property
     def transient(self):
         """The API server failed in passing; the same command may succeed when repeated."""
-        if isinstance(self, (ReleaseNotFound, NotHelm)) or self.repository:
+        if isinstance(self, (ReleaseNotFound, NotHelm)) or self.repository or _POST_RENDER.search(self.stderr):
             return False
         # helm failing without a word (seen under heavy load) says nothing permanent either
         return bool(_TRANSIENT.search(self.stderr)) or not self.stderr
@@ -180,13 +183,15 @@ class Helm(object):
         self.environment = dict(go_runtime_environment(inherited))
         self.environment.update(environment or {})
 
-    def run(self, args, retry_seconds=0):
-        """helm's stdout; transient API failures are repeated for retry_seconds (only pass it for reads)."""
+    def run(self, args, retry_seconds=0, environment=None):
+        """helm's stdout; transient API failures are repeated for retry_seconds (only pass it for reads).
+        environment: more variables for this call only."""
         command = [self.binary] + list(args)
         deadline = time.time() + retry_seconds
         attempt = 0
+        call_environment = dict(self.environment, **(environment or {}))
         while True:
-            rc, out, err = self._run_command(command, environ_update=self.environment)
+            rc, out, err = self._run_command(command, environ_update=call_environment)
             if rc == 0:
                 return out
             message = "helm %s failed (rc=%s): %s" % (args[0], rc, (err or out).strip())
@@ -240,11 +245,14 @@ class Helm(object):
     def upgrade(self, *args, **kwargs):
         """Run upgrade_arguments(...); returns the release helm printed (JSON), or None if it printed none.
 
+        gate: a render_gate.RenderGate, made helm's post-renderer: helm writes only the renders it lets through.
         A dry run (a server-side render only reads) is repeated through passing API failures; a real
         upgrade is not: the caller looks at the release first (see milvus_helm_hop).
         """
+        gate = kwargs.pop("gate", None)
         dry_run = kwargs.get("dry_run")
-        out = self.run(upgrade_arguments(*args, **kwargs), READ_RETRY_SECONDS if dry_run else 0)
+        args = upgrade_arguments(*args, **kwargs) + (gate.arguments() if gate else [])
+        out = self.run(args, READ_RETRY_SECONDS if dry_run else 0, gate.environment() if gate else None)
         try:
             return json.loads(out)
         except ValueError:

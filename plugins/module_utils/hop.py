@@ -11,6 +11,7 @@ import json
 
 from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import (
     dangerous_removals, object_diff, parse_manifest)
+from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import deployments_to_keep, deployments_to_pause
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import made_by_us, values_already_applied
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import (
     parse_chart_version, split_chart_field, try_parse_milvus_tag)
@@ -152,6 +153,22 @@ def removals_refused(changes, allowed, hop_values=None, option_name="allow_state
             "fix the values, or set %s if you really mean it"
             % ("; ".join("%s/%s (%s): %s" % (d["kind"], d["name"], d["reason"], removal_cause(d, changes, hop_values))
                          for d in changes["dangerous"]), option_name))
+
+
+def render_review(live_manifest, rendered_manifest, params, option_name="allow_statefulset_removal"):
+    """What the render guard makes of one render of a hop (params: milvus_helm_hop's): its object changes against
+    the live manifest, the refusal of a removal that would lose data (or None), and for an ordered hop the
+    Deployments to pause before helm writes and the removed ones to keep."""
+    changes = object_changes(live_manifest, rendered_manifest)
+    refusal = removals_refused(changes, params["allow_statefulset_removal"], params["values"], option_name)
+    paused, kept = [], []
+    if params["rollout_order"]:
+        chart_name = (params.get("layout") or {}).get("name") or "milvus"
+        paused = deployments_to_pause(changes["changed"], parse_manifest(rendered_manifest), params["release"],
+                                      chart_name, tuple(params["rollout_order"]))
+        kept = deployments_to_keep(changes["removed"], parse_manifest(live_manifest), params["release"],
+                                   params["kept_components"], chart_name)
+    return dict(changes=changes, refusal=refusal, paused=paused, kept=kept)
 
 
 def diff_text(values_before, values_after, changes, rollout_lines=()):

@@ -19,19 +19,28 @@ description:
     ends. A hop killed outright (SIGKILL) cannot remove it; the next run's hop removes such folders of this user
     whose module process is gone.
   - Idempotent. Nothing runs when the release already has the hop's chart version and every value the hop sets.
-  - Before applying, renders the hop on the server (C(--dry-run=server)) and compares its objects with the live
-    manifest. A hop that would delete a StatefulSet or an object that carries PersistentVolumeClaims is refused,
-    naming the objects, unless O(allow_statefulset_removal=true).
-  - On an API server older than 1.27 (or of unknown version, see O(kube_version)), the dry run also lets helm
-    check the render against the cluster's OpenAPI schema on the client. From 1.27 every API server validates
-    fields itself, and helm's check only asks the server's OpenAPI documents whether it does and then checks
-    nothing, for most of a helm call's CPU on a real API server; the dry run passes
-    C(--disable-openapi-validation) there. The upgrade that follows, of the same chart and values, always
-    passes it. The API server validates what it writes.
+  - The render guard checks the very render helm is about to apply, before helm writes anything. C(helm upgrade)
+    runs with a post-renderer of the module's own, the render gate. helm hands it the render and goes on only
+    if the module lets it through; otherwise it fails and writes nothing (not even a release revision). The
+    guard compares the render's objects with the live manifest. A hop that would delete a StatefulSet or an
+    object that carries PersistentVolumeClaims is refused, naming the objects, unless
+    O(allow_statefulset_removal=true). helm 3 runs the gate's relay (a short Python program in the hop's
+    private folder) directly; helm 4, which takes post-renderers only as plugins, runs it as a plugin from that
+    folder (C(HELM_PLUGINS) for that one call).
+  - So a hop is one C(helm upgrade). In check mode, and for a hop with O(rollout_order), a server-side dry run
+    (C(--dry-run=server)) through the same gate comes first. In check mode it is the plan. For an ordered hop,
+    its pauses are then written only after helm's own checks of the render (the objects it creates, the schema)
+    have passed too. The upgrade after it must render the same pauses and keeps, or it is refused.
+  - On an API server older than 1.27 (or of unknown version, see O(kube_version)), helm also checks the render
+    against the cluster's OpenAPI schema on the client, once per hop (in the ordered hop's dry run, else in the
+    upgrade). From 1.27 every API server validates fields itself, and helm's check only asks the server's
+    OpenAPI documents whether it does and then checks nothing, for most of a helm call's CPU on a real API
+    server; helm runs with C(--disable-openapi-validation) there. The API server validates what it writes.
   - Never uses C(--install), C(--atomic), C(--wait), C(--reuse-values) or C(--reset-values). Readiness is
     M(milvusops.cluster.milvus_wait_ready)'s job, and there is no supported way back from 2.6 to 2.5.
   - Refuses a release whose last revision is pending (another operation is in progress or was killed).
-  - With O(renew_lock), renews the run's upgrade lock right before C(helm upgrade), after every check. The hop
+  - With O(renew_lock), renews the run's upgrade lock right before the hop's first write, after every check (in
+    the gate, once the render guard has let the render through; for an ordered hop, before its pauses). The hop
     starts only while the lock is still this run's, however long the tasks before it took (a backup hook), and
     the lock outlives helm. A lock another run holds now fails the hop, and nothing was changed.
 author:
@@ -49,7 +58,8 @@ attributes:
     description: Use C(group/milvusops.cluster.milvus) in C(module_defaults) to set the connection options once.
   check_mode:
     support: full
-    description: Renders the hop on the server and returns the object and value diffs; changes nothing.
+    description: Renders the hop on the server (a dry run through the render gate) and returns the object and value
+      diffs; changes nothing.
   diff_mode:
     support: full
     description: A before/after of the stored values and of the object list.
@@ -64,8 +74,8 @@ options:
         C(oci://) reference (mirrors for air-gapped sites).
       - A chart that is not local is fetched once per C(ansible-playbook) run (C(helm pull) into a folder of the
         run's own in the temporary directory, shared by the run's clusters and tasks, removed by a later run once
-        this one has ended; M(milvusops.cluster.milvus_preflight) fetches it first). The render guard's dry run and
-        the upgrade both install that package, so the dry run checks the very chart the upgrade applies.
+        this one has ended; M(milvusops.cluster.milvus_preflight) fetches it first). Every helm call of the hop
+        (a dry run, the upgrade) installs that package.
     type: str
     default: milvus
   chart_repo_url:
@@ -102,8 +112,9 @@ options:
       - The components in the order M(milvusops.cluster.milvus_wait_ready) resumes them (the plan's C(resume_order)).
         When set, every Milvus Deployment the hop changes that has to wait for another component of the release
         (one before it in this order, or for a component outside it, any of the order) is paused (C(spec.paused),
-        annotated C(milvusops.cluster/paused-for)) right before C(helm upgrade), after every check has passed;
-        helm's three-way merge keeps the field, so the new templates wait until the wait resumes them in this order.
+        annotated C(milvusops.cluster/paused-for)) right before C(helm upgrade), after every check has passed (the
+        hop's dry run, helm's own checks included); helm's three-way merge keeps the field, so the new templates
+        wait until the wait resumes them in this order.
       - The first component of the order (mixcoord) is not paused, since it waits for nothing; it rolls out with
         C(helm upgrade). Deployments the hop adds (the streaming node) are created running. If C(helm upgrade)
         fails, the paused Deployments helm did not change are resumed and the others named in the error.
@@ -126,8 +137,15 @@ options:
   kube_version:
     description:
       - The API server's version, as RV(milvusops.cluster.milvus_preflight#module:kube_version) gives it. From
-        1.27 the render guard's dry run leaves the field validation to the API server (see the notes).
-      - Empty (the default) or not understood, the dry run runs helm's client-side OpenAPI check.
+        1.27 the hop leaves the field validation to the API server (see the description).
+      - Empty (the default) or not understood, helm runs its client-side OpenAPI check, once per hop.
+    type: str
+    default: ""
+  helm_version:
+    description:
+      - The helm client's version, as RV(milvusops.cluster.milvus_preflight#module:helm_version) gives it. helm 4
+        and later take the render gate as a plugin, helm 3 as a program.
+      - Empty (the default), the hop asks helm (C(helm version)).
     type: str
     default: ""
   layout:
@@ -190,7 +208,7 @@ EXAMPLES = r"""
     hop_name: mixcoord
     chart_version: "{{ hop.chart_version }}"
     values: "{{ hop['values'] }}"
-    # from Kubernetes 1.27 the server validates fields: the render's dry run skips helm's own check
+    # from Kubernetes 1.27 the server validates fields: helm skips its own client-side check
     kube_version: "{{ preflight.kube_version }}"
   vars:
     hop: "{{ preflight.plan | selectattr('name', 'equalto', 'mixcoord') | first }}"
@@ -264,7 +282,7 @@ command:
   elements: str
   sample: [helm, upgrade, vectors, /tmp/milvusops-charts-41235-8812345/milvus-4.2.58-5c1e0b9f2a7d4e61.tgz,
            --namespace, milvus, --version, 4.2.58, --reset-then-reuse-values, --values, "<private values file>",
-           --disable-openapi-validation, --output, json]
+           --disable-openapi-validation, --output, json, --post-renderer, "<the render gate>"]
 objects:
   description: Objects the hop adds, removes and changes, as C(Kind/name).
   returned: when the hop is not already applied
@@ -327,15 +345,15 @@ from ansible_collections.milvusops.cluster.plugins.module_utils.connection impor
 from ansible_collections.milvusops.cluster.plugins.module_utils.helm import (
     Helm, HelmError, client_side_openapi_check, module_helm_environment, upgrade_arguments)
 from ansible_collections.milvusops.cluster.plugins.module_utils.hop import (
-    describe_image_changes, diff_text, hop_state, object_changes, removals_refused, rollout_lines, summary)
+    describe_image_changes, diff_text, hop_state, render_review, rollout_lines, summary)
 from ansible_collections.milvusops.cluster.plugins.module_utils.kube import (
     HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR, Kube, KubeError)
 from ansible_collections.milvusops.cluster.plugins.module_utils.lease import LockLost, renew
-from ansible_collections.milvusops.cluster.plugins.module_utils.manifest import parse_manifest
 from ansible_collections.milvusops.cluster.plugins.module_utils.ordering import (
-    deployments_to_keep, deployments_to_pause, ending_with_still_paused, keep_patch, pause_patch, resume_patch)
+    ending_with_still_paused, keep_patch, pause_patch, resume_patch)
 from ansible_collections.milvusops.cluster.plugins.module_utils.plan import DESCRIPTION_PREFIX, merge_values
 from ansible_collections.milvusops.cluster.plugins.module_utils.redact import redact_text, redact_values
+from ansible_collections.milvusops.cluster.plugins.module_utils.render_gate import RenderGate
 from ansible_collections.milvusops.cluster.plugins.module_utils.libraries import require_libraries
 from ansible_collections.milvusops.cluster.plugins.module_utils.versions import HAS_PACKAGING, PACKAGING_IMPORT_ERROR
 
@@ -354,6 +372,7 @@ def argument_spec():
         rollout_order=dict(type="list", elements="str", default=[]),
         kept_components=dict(type="list", elements="str", default=[]),
         kube_version=dict(type="str", default=""),
+        helm_version=dict(type="str", default=""),
         layout=dict(type="dict", options=dict(
             fullname=dict(type="str"),
             name=dict(type="str", default="milvus"),
@@ -390,31 +409,44 @@ class PrivateValuesFile(object):
 UPGRADE_ATTEMPTS = 4
 
 
-def apply_with_retries(helm, values_file, upgrade, params, fail, result):
-    """Run the upgrade; after a passing API failure, look at what helm left and repeat only when safe.
+def apply_with_retries(helm, values_file, upgrade, params, fail, result, gate):
+    """Run the upgrade through the render gate; after a passing API failure, look at what helm left and repeat
+    only when safe.
 
     Safe means the release is back in a state helm can upgrade from (our own failed attempt), or the
-    upgrade in fact went through and only its reply was lost. A pending release is never touched.
+    upgrade in fact went through and only its reply was lost. A pending release is never touched. A render the
+    gate refused is never repeated: helm wrote nothing, and the same render would be refused again.
     Returns the release's revision after the hop.
     """
     release, namespace = params["release"], params["namespace"]
     for attempt in range(1, UPGRADE_ATTEMPTS + 1):
+        renders = gate.renders
         try:
-            # never helm's OpenAPI check: the dry run of these same arguments ran it where it checks something
-            applied = helm.upgrade(values_file=values_file, **upgrade) or {}
+            applied = helm.upgrade(values_file=values_file, gate=gate, **upgrade) or {}
             if applied.get("version"):
                 return applied["version"]
             return (helm.history(release, namespace) or [{}])[-1].get("revision")
         except HelmError as exc:
             error = exc
+        if gate.renders > renders and gate.refusal is not None:
+            fail("%s; nothing was changed" % gate.refusal, **result)
         history, user_values = read_release(helm, release, namespace)
         state = hop_state(history or [], user_values, params["chart_version"], params["values"])
         if state["applied"]:
             return state["revision"]
         if not error.transient or state["refusal"] or attempt == UPGRADE_ATTEMPTS:
+            # helm writes nothing before its post-renderer, the gate, has let the render through, and writes the
+            # new revision's record before any object
+            if gate.renders == renders:
+                fail("helm upgrade failed before it rendered the hop (nothing was changed) (attempt %d): %s"
+                     % (attempt, error), **result)
+            if state["revision"] == result["revision_before"]:
+                fail("helm upgrade failed (attempt %d), and no new revision was written: nothing was changed: %s"
+                     % (attempt, error), **result)
             fail("helm upgrade failed (attempt %d): %s. The release is now at revision %s (%s): run "
                  "milvus_preflight to see its state before trying again"
-                 % (attempt, error, state["revision"], history[-1].get("status") if history else "unknown"), **result)
+                 % (attempt, error, state["revision"], history[-1].get("status") if history else "unknown"),
+                 **result)
         time.sleep(2 ** attempt)
     return None
 
@@ -488,6 +520,44 @@ def main():
     run(module)
 
 
+class RenderGuard(object):
+    """The render gate's question to every render helm is about to apply (see render_gate): refuse a render whose
+    removals would lose data, and, for an ordered hop, one that would pause or keep other Deployments than its
+    dry run decided (and its own writes made). `before_write` runs once, when helm is let through the first time."""
+
+    def __init__(self, params, live_manifest, option_name):
+        self.params, self.live_manifest, self.option_name = params, live_manifest, option_name
+        self.review = None
+        self.expected = None
+        self.before_write = None
+
+    def __call__(self, render):
+        self.review = render_review(self.live_manifest, render, self.params, self.option_name)
+        if self.review["refusal"]:
+            return self.review["refusal"]
+        if self.expected is not None and (self.review["paused"], self.review["kept"]) != self.expected:
+            return ("the render helm was about to apply pauses %s and keeps %s, but the hop's dry run of the same chart "
+                    "and values decided %s and %s" % (self.review["paused"], self.review["kept"],
+                                                      self.expected[0], self.expected[1]))
+        step, self.before_write = self.before_write, None
+        return step() if step else None
+
+
+def record_review(module, params, result, review, values_before, values_after, target):
+    """The render guard's findings in the result: the object list, the data-store image warnings, the diff."""
+    changes = review["changes"]
+    result["objects"] = summary(changes)
+    result["data_store_images"] = changes["data_store_images"]
+    for line in describe_image_changes(changes["data_store_images"]):
+        module.warn("%s: %s" % (target, line))
+    if params["rollout_order"]:
+        result["rollout"] = {"order": params["rollout_order"], "paused": review["paused"], "kept": review["kept"]}
+    if module._diff:
+        result["diff"] = diff_text(redact_values(values_before, params["secret_values"]),
+                                   redact_values(values_after, params["secret_values"]), changes,
+                                   rollout_lines(params["rollout_order"], review["paused"], review["kept"]))
+
+
 def run(module):
     """The module's work, given an AnsibleModule or the action plugin's in-process stand-in."""
     params = module.params
@@ -511,16 +581,19 @@ def run(module):
     except (HelmError, ChartProblem, OSError) as exc:
         fail("chart %s version %s cannot be had: %s; nothing was changed" % (
             params["chart_ref"], params["chart_version"], getattr(exc, "stderr", None) or exc))
+    try:
+        helm_version = params["helm_version"] or helm.version()   # how helm takes the render gate (see there)
+    except HelmError as exc:
+        fail("%s; nothing was changed" % exc)
     upgrade = dict(release=release, namespace=namespace, chart_ref=chart, version=params["chart_version"],
                    timeout=params["timeout"], description=description)
+    ordered = bool(params["rollout_order"])
+    # helm's OpenAPI check runs once per hop where it checks something: in the ordered hop's dry run, else in the
+    # upgrade itself
+    openapi_check = client_side_openapi_check(params["kube_version"])
     with PrivateValuesFile(params["values"]) as values_file:
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            # The render guard's dry run depends on the hop's own values only, so it runs beside the reads that
-            # decide whether the hop is to run at all (a release found missing, refused or already at the hop
-            # discards it: a server-side dry run writes nothing).
+        with ThreadPoolExecutor(max_workers=2) as pool:
             reading = pool.submit(read_release, helm, release, namespace)
-            rendering = pool.submit(helm.upgrade, values_file=values_file, dry_run=True,
-                                    openapi_check=client_side_openapi_check(params["kube_version"]), **upgrade)
             live = pool.submit(helm.get_manifest, release, namespace)
             try:
                 history, user_values = reading.result()
@@ -542,53 +615,77 @@ def run(module):
                 values_before=redact_values(values_before, params["secret_values"]),
                 values_after=redact_values(values_after, params["secret_values"]),
             )
-            result["command"] = [helm_path] + upgrade_arguments(values_file="<private values file>", **upgrade)
+            result["command"] = [helm_path] + upgrade_arguments(
+                values_file="<private values file>", openapi_check=openapi_check and not ordered, **upgrade) + [
+                "--post-renderer", "<the render gate>"]
             if state["applied"]:
                 module.exit_json(**result)
             try:
-                rendered, live_manifest = rendering.result(), live.result()
+                live_manifest = live.result()
             except HelmError as exc:
-                fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
-        changes = object_changes(live_manifest, rendered.get("manifest", ""))
-        result["objects"] = summary(changes)
-        result["data_store_images"] = changes["data_store_images"]
-        for line in describe_image_changes(changes["data_store_images"]):
-            module.warn("%s: %s" % (target, line))
-        refusal = removals_refused(changes, params["allow_statefulset_removal"], params["values"],
-                                   names("allow_statefulset_removal"))
-        if refusal:
-            fail(refusal + "; nothing was changed", **result)
-        result["changed"] = True
-        to_pause, to_keep = [], []
-        if params["rollout_order"]:
-            chart_name = (params["layout"] or {}).get("name") or "milvus"
-            to_pause = deployments_to_pause(changes["changed"], parse_manifest(rendered.get("manifest", "")),
-                                            release, chart_name, tuple(params["rollout_order"]))
-            to_keep = deployments_to_keep(changes["removed"], parse_manifest(live_manifest), release,
-                                          params["kept_components"], chart_name)
-            result["rollout"] = {"order": params["rollout_order"], "paused": to_pause, "kept": to_keep}
-        if module._diff:
-            result["diff"] = diff_text(redact_values(values_before, params["secret_values"]),
-                                       redact_values(values_after, params["secret_values"]), changes,
-                                       rollout_lines(params["rollout_order"], to_pause, to_keep))
-        if module.check_mode:
-            module.exit_json(**result)
-        kube = connect(params, fail) if to_pause or to_keep or params["renew_lock"] else None
-        if params["renew_lock"]:
+                fail("reading the release's manifest failed, nothing was changed: %s" % exc)
+
+        guard = RenderGuard(params, live_manifest, names("allow_statefulset_removal"))
+        with RenderGate(os.path.dirname(values_file), guard, helm_version) as gate:
+            # Every render helm would apply passes the gate first. A dry run through it comes first in check mode (the
+            # plan), and for an ordered hop, whose pauses must come after helm's own checks of the render passed
+            # and before helm writes. Any other hop is checked inside its one helm upgrade.
+            if module.check_mode or ordered:
+                try:
+                    helm.upgrade(values_file=values_file, dry_run=True, openapi_check=openapi_check, gate=gate,
+                                 **upgrade)
+                except HelmError as exc:
+                    if guard.review:
+                        record_review(module, params, result, guard.review, values_before, values_after, target)
+                    if gate.refusal is not None:
+                        fail("%s; nothing was changed" % gate.refusal, **result)
+                    fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
+                result["changed"] = True
+                record_review(module, params, result, guard.review, values_before, values_after, target)
+                if module.check_mode:
+                    module.exit_json(**result)
+            kube = connect(params, fail) if ordered or params["renew_lock"] else None
+
+            def renew_lock():
+                """None, or why helm must not write: the lock is no longer this run's."""
+                try:
+                    renewed = renew(params, params["renew_lock"], kube)
+                except LockLost as exc:
+                    return "lost the upgrade lock before helm upgrade: %s" % exc
+                result["lock"] = dict((key, renewed[key]) for key in ("lease", "holder", "expires"))
+                return None
+
+            pauser = None
+            if ordered:
+                lost = renew_lock() if params["renew_lock"] else None
+                if lost:
+                    fail(lost + "; nothing was changed", **result)
+                review = guard.review
+                if review["paused"] or review["kept"]:
+                    pauser = Pauser(params, kube, review["paused"], review["kept"], fail)
+                    pauser.pause()
+                guard.expected = (review["paused"], review["kept"])
+            elif params["renew_lock"]:
+                guard.before_write = renew_lock
+
+            def fail_upgrade(msg, **extra):
+                if not ordered and guard.review:   # what the gate saw of the render helm was to apply
+                    record_review(module, params, extra, guard.review, values_before, values_after, target)
+                (pauser.fail if pauser else fail)(msg, **extra)
+
+            result["changed"] = True
+            result["started"] = time.time()
             try:
-                renewed = renew(params, params["renew_lock"], kube)
-            except LockLost as exc:
-                fail("lost the upgrade lock before helm upgrade: %s" % exc, **result)
-            result["lock"] = dict((key, renewed[key]) for key in ("lease", "holder", "expires"))
-        pauser = Pauser(params, kube, to_pause, to_keep, fail) if to_pause or to_keep else None
-        if pauser:
-            pauser.pause()
-        result["started"] = time.time()
-        try:
-            result["revision_after"] = apply_with_retries(helm, values_file, upgrade, params,
-                                                          pauser.fail if pauser else fail, result)
-        except HelmError as exc:   # a read after a failed upgrade failed too
-            (pauser.fail if pauser else fail)("helm upgrade failed: %s" % exc, **result)
+                result["revision_after"] = apply_with_retries(
+                    helm, values_file, dict(upgrade, openapi_check=openapi_check and not ordered), params,
+                    fail_upgrade, result, gate)
+            except HelmError as exc:   # a read after a failed upgrade failed too
+                fail_upgrade("helm upgrade failed: %s" % exc, **result)
+        if not ordered and guard.review:
+            record_review(module, params, result, guard.review, values_before, values_after, target)
+        elif not guard.review:   # a helm that ignores --post-renderer; the supported ones (3.14 and later) do not
+            module.warn("%s: helm upgrade applied the hop without passing its render through the render gate "
+                        "(%s): check the helm binary" % (target, helm_path))
     module.exit_json(**result)
 
 

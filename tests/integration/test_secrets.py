@@ -87,7 +87,7 @@ class ProcScanner(threading.Thread):
 
 def our_helm_markers(scenario):
     """What only this scenario's helm command lines hold: its fleet's chart repository (`--repo <url>`, the
-    pulls) and the chart packages its runs pulled from it (the dry runs and upgrades install those)."""
+    pulls) and the chart packages its runs pulled from it (the upgrades install those)."""
     packages = set(arg for call in scenario["calls"] for arg in call["argv"] if "/milvusops-charts-" in arg)
     return {scenario["harness"].fleet.chart_repo_url} | packages
 
@@ -309,9 +309,10 @@ def test_no_file_written_during_the_run_holds_a_secret(scenario):
 
 def test_values_file_is_private_and_removed(scenario):
     upgrades = [call for call in scenario["calls"] if call["argv"][:1] == ["upgrade"]]
-    for host in UPGRADED:   # per upgraded host a server-side render, then the upgrade itself
+    for host in UPGRADED:   # hop 2 all at once: one upgrade, its render checked by the gate (its post-renderer)
         argvs = [call["argv"] for call in helm_calls(scenario, host) if call["argv"][:1] == ["upgrade"]]
-        assert [any(arg.startswith("--dry-run") for arg in argv) for argv in argvs] == [True, False], (host, argvs)
+        assert [(any(arg.startswith("--dry-run") for arg in argv), "--post-renderer" in argv) for argv in argvs] == [
+            (False, True)], (host, argvs)
     folders = set()
     for call in upgrades:
         values = call["values"]

@@ -79,7 +79,7 @@ class FakeHelm(object):
     """Stands in for helm.Helm; `bind` replaces the class in a module's namespace."""
 
     def __init__(self, history, user_values=None, all_values=None, live_manifest=LIVE, rendered=RENDERED_HOP1,
-                 version="3.17.3", upgrade_error=None, on_upgrade=None, missing_charts=()):
+                 version="3.17.3", upgrade_error=None, on_upgrade=None, missing_charts=(), upgrade_error_written=True):
         self.missing_charts = set(missing_charts)
         self.rows = copy.deepcopy(history)
         self.user_values = copy.deepcopy(user_values if user_values is not None else {})
@@ -88,9 +88,11 @@ class FakeHelm(object):
         self.rendered = rendered
         self.client_version = version
         self.upgrade_error = upgrade_error
+        self.upgrade_error_written = upgrade_error_written   # whether helm had written the revision when it failed
         self.on_upgrade = on_upgrade
         self.calls = []
         self.upgrades = []
+        self.writes = []
         self.binary = None
         self.environment = None
 
@@ -131,11 +133,23 @@ class FakeHelm(object):
         self.upgrades.append(dict(kwargs))
         if self.on_upgrade:
             self.on_upgrade(kwargs)
+        gate = kwargs.get("gate")
+        if gate is not None:   # as helm: the render goes through the post-renderer before anything is written
+            refusal = gate.inspect(self.rendered)
+            if refusal is not None:
+                message = "Error: error while running post render on files: %s" % refusal
+                raise HelmError("helm upgrade failed (rc=1): %s" % message, rc=1, stderr=message)
         if kwargs.get("dry_run"):
             return {"name": kwargs["release"], "namespace": kwargs["namespace"],
                     "info": {"status": "pending-upgrade"}, "manifest": self.rendered}
         if self.upgrade_error:
+            if self.upgrade_error_written:   # as helm failing while it writes: the new revision is recorded failed
+                self.rows.append({"revision": self.rows[-1]["revision"] + 1, "updated": "2025-02-01T00:00:00Z",
+                                  "status": "failed", "chart": "milvus-%s" % kwargs["version"],
+                                  "app_version": "2.5.16", "description": kwargs.get("description")})
+                self.writes.append(dict(kwargs))
             raise self.upgrade_error
+        self.writes.append(dict(kwargs))
         for row in self.rows:
             if row["status"] == "deployed":
                 row["status"] = "superseded"
@@ -147,7 +161,8 @@ class FakeHelm(object):
 
     @property
     def real_upgrades(self):
-        return [u for u in self.upgrades if not u.get("dry_run")]
+        """The upgrades helm was let write (past the render gate)."""
+        return self.writes
 
 
 def _matches(obj, selector):
@@ -505,22 +520,17 @@ def test_hop_already_applied_changes_nothing(monkeypatch, capsys):
     assert result["values_after"] == result["values_before"]
 
 
-def test_hop_renders_beside_its_reads_and_upgrades_only_after_both(monkeypatch, capsys):
-    """The dry run starts while the history is still being read (it depends on the hop's own values only),
-    and the real upgrade comes after both: a history read that waits for the dry run would time out if the
-    render still waited for the reads."""
+def test_a_hop_without_order_writes_with_one_helm_upgrade_whose_render_its_gate_checked(monkeypatch, capsys):
+    """No dry run of its own: the render guard checks the render of the upgrade itself, through helm's
+    post-renderer, and helm writes only what it let through."""
     helm = hop_setup(monkeypatch)
-    rendering, seen = threading.Event(), []
-    history = helm.history
-
-    def slow_history(*args, **kwargs):
-        seen.append(rendering.wait(10))
-        return history(*args, **kwargs)
-    helm.history = slow_history
-    helm.on_upgrade = lambda kwargs: rendering.set() if kwargs.get("dry_run") else seen.append("upgrade")
     result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
     assert not result.get("failed"), result.get("msg")
-    assert seen == [True, "upgrade"]
+    assert [u.get("dry_run", False) for u in helm.upgrades] == [False]
+    gate = helm.upgrades[0]["gate"]
+    assert gate.renders == 1 and gate.refusal is None
+    assert result["objects"]["removed"] == ["Deployment/rel-milvus-rootcoord"]   # from the render the gate saw
+    assert result["command"][-2:] == ["--post-renderer", "<the render gate>"]
 
 
 def test_hop_not_applied_renders_then_upgrades(monkeypatch, capsys):
@@ -528,15 +538,14 @@ def test_hop_not_applied_renders_then_upgrades(monkeypatch, capsys):
     result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is True
-    assert [u.get("dry_run", False) for u in helm.upgrades] == [True, False]
-    dry, real = helm.upgrades
-    # no kube_version given: the dry run runs helm's OpenAPI check; the upgrade of the same arguments does not
-    assert dry["openapi_check"] is True and not real.get("openapi_check")
-    assert "--disable-openapi-validation" in result["command"]
-    for upgrade in (dry, real):
+    assert [u.get("dry_run", False) for u in helm.upgrades] == [False]
+    # no kube_version given: the upgrade runs helm's OpenAPI check (it has no dry run to run it)
+    assert helm.upgrades[0]["openapi_check"] is True
+    assert "--disable-openapi-validation" not in result["command"]
+    for upgrade in helm.upgrades:
         assert upgrade["release"] == "rel" and upgrade["namespace"] == "milvus"
-        # the run's package of the chart, pulled once: the dry run checks the bytes the upgrade applies
-        assert upgrade["chart_ref"] == dry["chart_ref"] and upgrade["chart_ref"].endswith(".tgz")
+        # the run's package of the chart, pulled once
+        assert upgrade["chart_ref"].endswith(".tgz")
         assert not upgrade.get("repo_url")
         assert upgrade["version"] == "4.2.58"
         assert upgrade["timeout"] == "10m"
@@ -649,8 +658,7 @@ def test_hop_values_file_is_private_and_removed(monkeypatch, capsys):
     hop_setup(monkeypatch, on_upgrade=inspect)
     result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
     assert result["changed"] is True
-    assert [s["dry_run"] for s in seen] == [True, False]
-    assert seen[0]["path"] == seen[1]["path"]
+    assert [s["dry_run"] for s in seen] == [False]
     for entry in seen:
         assert entry["mode"] == 0o600
         assert entry["folder_mode"] == 0o700
@@ -686,18 +694,23 @@ def test_hop_upgrade_failure_reports_helm_words(monkeypatch, capsys):
     assert helm.environment["HELM_KUBETOKEN"] == TOKEN
 
 
-def test_hop_render_failure_changes_nothing(monkeypatch, capsys):
+@pytest.mark.parametrize("ordered, said", [
+    (False, "helm upgrade failed before it rendered the hop (nothing was changed) (attempt 1)"),
+    (True, "rendering the hop on the server failed, nothing was changed")])
+def test_hop_render_failure_changes_nothing(monkeypatch, capsys, ordered, said):
+    # helm fails before its post-renderer: in the one upgrade of a hop, or in the dry run of an ordered one
     helm = hop_setup(monkeypatch)
+    stderr = 'Error: UPGRADE FAILED: template: milvus/templates/proxy.yaml:3:9: executing "proxy" at <fail>: bad value'
 
     def broken(**kwargs):
         helm.upgrades.append(kwargs)
-        raise HelmError("helm upgrade failed (rc=1): Error: chart \"milvus\" version \"4.2.99\" not found")
+        raise HelmError("helm upgrade failed (rc=1): " + stderr, rc=1, stderr=stderr)
     helm.upgrade = broken
-    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, chart_version="4.2.99"), capsys)
+    args = dict(HOP_ARGS, rollout_order=["mixcoord", "querynode"]) if ordered else HOP_ARGS
+    result, out = run_module(milvus_helm_hop, args, capsys)
     assert result["failed"] is True
-    assert "rendering the hop on the server failed, nothing was changed" in result["msg"]
-    assert "4.2.99" in result["msg"]
-    assert [u.get("dry_run") for u in helm.upgrades] == [True]
+    assert said in result["msg"] and "bad value" in result["msg"]
+    assert [u.get("dry_run", False) for u in helm.upgrades] == [ordered]
 
 
 def test_hop_diff_mode(monkeypatch, capsys):
@@ -758,32 +771,45 @@ def test_hop_whose_chart_cannot_be_had_changes_nothing(monkeypatch, capsys):
     assert not helm.upgrades
 
 
-# helm's client-side OpenAPI check: at most once per hop, by its dry run, and only where the server does not
-# validate fields itself (before 1.27, or a version unknown); the upgrade of the same chart and values never runs it
-@pytest.mark.parametrize("kube_version, dry_run_checks", [
+# helm's client-side OpenAPI check: at most once per hop, and only where the server does not validate fields itself
+# (before 1.27, or a version unknown): in the ordered hop's dry run (before its pauses), else in its one upgrade
+@pytest.mark.parametrize("kube_version, checks", [
     ("", True), ("1.26.15", True), ("v1.27.0", False), ("1.31.0", False), ("v1.37.2-eks-1", False)])
+@pytest.mark.parametrize("ordered", [False, True], ids=["all-at-once", "ordered"])
 def test_a_hop_checks_its_render_against_the_openapi_schema_only_where_that_checks_something(
-        monkeypatch, capsys, kube_version, dry_run_checks):
+        monkeypatch, capsys, kube_version, checks, ordered):
     helm = hop_setup(monkeypatch)
-    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, kube_version=kube_version), capsys)
+    monkeypatch.setattr(milvus_helm_hop, "Kube", FakeKube().bind)
+    args = dict(HOP_ARGS, kube_version=kube_version)
+    if ordered:
+        args["rollout_order"] = ["mixcoord", "querynode"]
+    result, out = run_module(milvus_helm_hop, args, capsys)
     assert not result.get("failed"), result.get("msg")
-    assert [(u.get("dry_run", False), u.get("openapi_check", False)) for u in helm.upgrades] == [
-        (True, dry_run_checks), (False, False)]
+    assert [(u.get("dry_run", False), u.get("openapi_check", False)) for u in helm.upgrades] == (
+        [(True, checks), (False, False)] if ordered else [(False, checks)])
 
 
-def test_a_render_failing_the_schema_check_changes_nothing(monkeypatch, capsys):
-    helm = hop_setup(monkeypatch)
+@pytest.mark.parametrize("ordered, said", [
+    (False, "no new revision was written: nothing was changed"),
+    (True, "rendering the hop on the server failed, nothing was changed")])
+def test_a_render_failing_the_schema_check_changes_nothing(monkeypatch, capsys, ordered, said):
+    # helm checks the schema after its post-renderer and before it writes: in the upgrade of a hop, or in the dry run
+    # of an ordered one, before its pauses
+    stderr = 'Error: UPGRADE FAILED: error validating "": unknown field "spec.template.spec.containers[0].imagePullPolicyy"'
+    schema = HelmError("helm upgrade failed (rc=1): " + stderr, rc=1, stderr=stderr)
+    helm = hop_setup(monkeypatch, upgrade_error=None if ordered else schema, upgrade_error_written=False)
+    kube = FakeKube()
+    monkeypatch.setattr(milvus_helm_hop, "Kube", kube.bind)
 
-    def schema(kwargs):
+    def in_the_dry_run(kwargs):
         if kwargs.get("dry_run"):
-            raise HelmError('helm upgrade failed (rc=1): Error: UPGRADE FAILED: error validating "": unknown field '
-                            '"spec.template.spec.containers[0].imagePullPolicyy"')
-    helm.on_upgrade = schema
-    result, out = run_module(milvus_helm_hop, HOP_ARGS, capsys)
+            raise schema
+    helm.on_upgrade = in_the_dry_run
+    args = dict(HOP_ARGS, rollout_order=["mixcoord", "proxy"]) if ordered else HOP_ARGS
+    result, out = run_module(milvus_helm_hop, args, capsys)
     assert result["failed"] is True
-    assert "rendering the hop on the server failed, nothing was changed" in result["msg"]
-    assert "imagePullPolicyy" in result["msg"]
-    assert helm.real_upgrades == []
+    assert said in result["msg"] and "imagePullPolicyy" in result["msg"]
+    assert helm.real_upgrades == [] and kube.patches == []
 
 
 # the upgrade lock is renewed right before helm upgrade, after every check, and only while it is this run's
@@ -815,8 +841,9 @@ def test_hop_renews_its_lock_right_before_helm_upgrade(monkeypatch, capsys):
     before = kube.leases[LEASE]["spec"]["renewTime"]
     result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, renew_lock=LOCK), capsys)
     assert not result.get("failed"), result.get("msg")
-    assert len(writes) == 1 and writes[0][1] == 0, writes     # one renewal, before the upgrade ran
-    assert [u.get("dry_run", False) for u in helm.upgrades] == [True, False]
+    assert len(writes) == 1 and writes[0][1] == 0, writes     # one renewal, before the upgrade wrote
+    assert [u.get("dry_run", False) for u in helm.upgrades] == [False]
+    assert helm.upgrades[0]["gate"].renders == 1   # in the gate: after the render guard let the render through
     renewed = kube.leases[LEASE]["spec"]
     assert renewed["holderIdentity"] == LOCK["holder"] and renewed["renewTime"] > before
     assert renewed["leaseDurationSeconds"] == 300
