@@ -409,13 +409,14 @@ class PrivateValuesFile(object):
 UPGRADE_ATTEMPTS = 4
 
 
-def apply_with_retries(helm, values_file, upgrade, params, fail, result, gate):
+def apply_with_retries(helm, values_file, upgrade, params, fail, result, gate, unchanged="nothing was changed"):
     """Run the upgrade through the render gate; after a passing API failure, look at what helm left and repeat
     only when safe.
 
     Safe means the release is back in a state helm can upgrade from (our own failed attempt), or the
     upgrade in fact went through and only its reply was lost. A pending release is never touched. A render the
     gate refused is never repeated: helm wrote nothing, and the same render would be refused again.
+    unchanged: how a failure says that helm wrote nothing (the ordered hop has written its pauses before).
     Returns the release's revision after the hop.
     """
     release, namespace = params["release"], params["namespace"]
@@ -429,7 +430,7 @@ def apply_with_retries(helm, values_file, upgrade, params, fail, result, gate):
         except HelmError as exc:
             error = exc
         if gate.renders > renders and gate.refusal is not None:
-            fail("%s; nothing was changed" % gate.refusal, **result)
+            fail("%s; %s" % (gate.refusal, unchanged), **result)
         history, user_values = read_release(helm, release, namespace)
         state = hop_state(history or [], user_values, params["chart_version"], params["values"])
         if state["applied"]:
@@ -438,11 +439,11 @@ def apply_with_retries(helm, values_file, upgrade, params, fail, result, gate):
             # helm writes nothing before its post-renderer, the gate, has let the render through, and writes the
             # new revision's record before any object
             if gate.renders == renders:
-                fail("helm upgrade failed before it rendered the hop (nothing was changed) (attempt %d): %s"
-                     % (attempt, error), **result)
+                fail("helm upgrade failed before it rendered the hop (%s) (attempt %d): %s"
+                     % (unchanged, attempt, error), **result)
             if state["revision"] == result["revision_before"]:
-                fail("helm upgrade failed (attempt %d), and no new revision was written: nothing was changed: %s"
-                     % (attempt, error), **result)
+                fail("helm upgrade failed (attempt %d), and no new revision was written: %s: %s"
+                     % (attempt, unchanged, error), **result)
             fail("helm upgrade failed (attempt %d): %s. The release is now at revision %s (%s): run "
                  "milvus_preflight to see its state before trying again"
                  % (attempt, error, state["revision"], history[-1].get("status") if history else "unknown"),
@@ -536,9 +537,10 @@ class RenderGuard(object):
         if self.review["refusal"]:
             return self.review["refusal"]
         if self.expected is not None and (self.review["paused"], self.review["kept"]) != self.expected:
-            return ("the render helm was about to apply pauses %s and keeps %s, but the hop's dry run of the same chart "
-                    "and values decided %s and %s" % (self.review["paused"], self.review["kept"],
-                                                      self.expected[0], self.expected[1]))
+            return ("the render helm was about to apply would pause %s and keep %s, but the hop's dry run of the same "
+                    "chart and values paused %s and kept %s" % tuple(
+                        ", ".join(entry["deployment"] for entry in entries) or "nothing"
+                        for entries in (self.review["paused"], self.review["kept"]) + self.expected))
         step, self.before_write = self.before_write, None
         return step() if step else None
 
@@ -638,7 +640,7 @@ def run(module):
                     if guard.review:
                         record_review(module, params, result, guard.review, values_before, values_after, target)
                     if gate.refusal is not None:
-                        fail("%s; nothing was changed" % gate.refusal, **result)
+                        fail("%s; %s" % (gate.refusal, unchanged), **result)
                     fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
                 result["changed"] = True
                 record_review(module, params, result, guard.review, values_before, values_after, target)
@@ -675,17 +677,18 @@ def run(module):
 
             result["changed"] = True
             result["started"] = time.time()
+            renders = gate.renders
             try:
                 result["revision_after"] = apply_with_retries(
                     helm, values_file, dict(upgrade, openapi_check=openapi_check and not ordered), params,
-                    fail_upgrade, result, gate)
+                    fail_upgrade, result, gate, "helm changed nothing" if pauser else "nothing was changed")
             except HelmError as exc:   # a read after a failed upgrade failed too
                 fail_upgrade("helm upgrade failed: %s" % exc, **result)
-        if not ordered and guard.review:
-            record_review(module, params, result, guard.review, values_before, values_after, target)
-        elif not guard.review:   # a helm that ignores --post-renderer; the supported ones (3.14 and later) do not
+        if gate.renders == renders:   # a helm that ignores --post-renderer; the supported ones (3.14 and later) do not
             module.warn("%s: helm upgrade applied the hop without passing its render through the render gate "
                         "(%s): check the helm binary" % (target, helm_path))
+        elif not ordered:
+            record_review(module, params, result, guard.review, values_before, values_after, target)
     module.exit_json(**result)
 
 

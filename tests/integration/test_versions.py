@@ -158,3 +158,36 @@ def test_helm_4_server_side_apply_keeps_the_pause_of_the_ordered_hop_2(make_harn
     resumed = sorted((c for c in timeline if timeline[c]["resumed"] is not None), key=lambda c: timeline[c]["resumed"])
     assert resumed == PAUSED_BY_HOP_2, timeline
     assert_index_node_deleted_after_the_proxy(hops["streaming"])
+
+
+def test_a_render_the_gate_refuses_is_never_written_by_this_helm(harness):
+    """The render guard runs as this helm's post-renderer (helm 4: a plugin): a hop whose values would delete the
+    Kafka StatefulSets is refused inside helm upgrade, and helm writes nothing, not even a revision."""
+    name = "kafka"
+    history = harness.history(name)
+    playbook = harness.workdir / "switch-queue.yml"
+    playbook.write_text("""
+- hosts: kafka
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: A hop whose values switch the message queue from Kafka to Pulsar
+      milvusops.cluster.milvus_helm_hop:
+        release: "{{ milvus_release }}"
+        namespace: "{{ milvus_namespace }}"
+        context: "{{ milvus_kube_context }}"
+        kubeconfig: "{{ milvus_kubeconfig }}"
+        helm_binary: "{{ milvus_helm_binary }}"
+        chart_repo_url: "{{ milvus_chart_repo_url }}"
+        hop_name: streaming
+        chart_version: 5.0.0
+        values:
+          kafka: {enabled: false}
+          pulsarv3: {enabled: true}
+""")
+    run = harness.playbook(str(playbook), "--limit", name, inventory=harness.workdir / "inventory.yml",
+                           extra_vars={"ansible_python_interpreter": sys.executable})
+    assert run.rc != 0
+    assert "StatefulSet/%s-kafka" % harness.fleet[name].release in run.output, run.output[-3000:]
+    assert "nothing was changed" in run.output
+    assert harness.history(name) == history

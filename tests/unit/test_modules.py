@@ -954,6 +954,43 @@ def test_a_failed_upgrade_resumes_what_it_paused_and_names_what_it_kept(monkeypa
     assert result["rollout"]["still_paused"] == []
 
 
+def test_an_ordered_hop_whose_upgrade_renders_other_pauses_than_its_dry_run_writes_nothing_and_resumes(
+        monkeypatch, capsys):
+    # the upgrade's render (checked in the gate) no longer changes the proxy its dry run paused: refused
+    helm, kube, args = ordered_hop(monkeypatch)
+    unchanged_proxy = manifest(f.deployment("proxy", image=HOP1_IMAGE), f.deployment("streamingnode", image=HOP2_IMAGE))
+
+    def render_moves(kwargs):
+        if not kwargs.get("dry_run"):
+            helm.rendered = unchanged_proxy
+    helm.on_upgrade = render_moves
+    result, out = run_module(milvus_helm_hop, args, capsys)
+    assert result["failed"] is True
+    assert "would pause nothing and keep rel-milvus-indexnode, but the hop's dry run of the same chart and values " \
+        "paused rel-milvus-proxy and kept rel-milvus-indexnode; helm changed nothing" in result["msg"], result["msg"]
+    assert helm.real_upgrades == []
+    assert kube.patches[-1] == ("Deployment", "rel-milvus-proxy", {
+        "metadata": {"annotations": {PAUSED_ANNOTATION: None}}, "spec": {"paused": None}})   # resumed
+    assert result["rollout"]["still_paused"] == []
+
+
+@pytest.mark.parametrize("ordered", [False, True], ids=["all-at-once", "ordered"])
+def test_a_helm_that_applies_without_running_the_gate_is_warned_about(monkeypatch, capsys, ordered):
+    helm, kube, args = ordered_hop(monkeypatch)
+    if not ordered:
+        args = dict(args, rollout_order=[], kept_components=[])
+    upgrade = helm.upgrade
+
+    def without_post_renderer(**kwargs):
+        if not kwargs.get("dry_run"):
+            kwargs.pop("gate")
+        return upgrade(**kwargs)
+    helm.upgrade = without_post_renderer
+    result, out = run_module(milvus_helm_hop, args, capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert "without passing its render through the render gate" in json.dumps(result.get("warnings")), result.get("warnings")
+
+
 # -- milvus_wait_ready ------------------------------------------------------------------------
 
 WAIT_ARGS = {"release": "rel", "namespace": "milvus", "cluster_name": "prod-eu-1",
