@@ -117,7 +117,7 @@ class RenderGate(object):
         self.folder = folder
         self._inspect = inspect
         self.helm_version = helm_version
-        self.python = python or sys.executable
+        self.python = python or sys.executable or "python3"   # empty only in an embedded interpreter
         self.relay_path = os.path.join(folder, "render-gate-relay")
         self.socket_path = os.path.join(folder, "render-gate.sock")
         self._socket_folder = None

@@ -330,6 +330,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 
 from concurrent.futures import ThreadPoolExecutor
@@ -409,7 +410,8 @@ class PrivateValuesFile(object):
 UPGRADE_ATTEMPTS = 4
 
 
-def apply_with_retries(helm, values_file, upgrade, params, fail, result, gate, unchanged="nothing was changed"):
+def apply_with_retries(helm, values_file, upgrade, params, fail, result, gate, unchanged="nothing was changed",
+                       first=None):
     """Run the upgrade through the render gate; after a passing API failure, look at what helm left and repeat
     only when safe.
 
@@ -417,13 +419,18 @@ def apply_with_retries(helm, values_file, upgrade, params, fail, result, gate, u
     upgrade in fact went through and only its reply was lost. A pending release is never touched. A render the
     gate refused is never repeated: helm wrote nothing, and the same render would be refused again.
     unchanged: how a failure says that helm wrote nothing (the ordered hop has written its pauses before).
+    first: (future, renders of the gate before it) of a first attempt already started.
     Returns the release's revision after the hop.
     """
     release, namespace = params["release"], params["namespace"]
     for attempt in range(1, UPGRADE_ATTEMPTS + 1):
-        renders = gate.renders
         try:
-            applied = helm.upgrade(values_file=values_file, gate=gate, **upgrade) or {}
+            if attempt == 1 and first:
+                running, renders = first
+                applied = running.result() or {}
+            else:
+                renders = gate.renders
+                applied = helm.upgrade(values_file=values_file, gate=gate, **upgrade) or {}
             if applied.get("version"):
                 return applied["version"]
             return (helm.history(release, namespace) or [{}])[-1].get("revision")
@@ -524,16 +531,35 @@ def main():
 class RenderGuard(object):
     """The render gate's question to every render helm is about to apply (see render_gate): refuse a render whose
     removals would lose data, and, for an ordered hop, one that would pause or keep other Deployments than its
-    dry run decided (and its own writes made). `before_write` runs once, when helm is let through the first time."""
+    dry run decided (and its own writes made). `before_write` runs once, when helm is let through the first time.
 
-    def __init__(self, params, live_manifest, option_name):
-        self.params, self.live_manifest, self.option_name = params, live_manifest, option_name
+    A render waits until the hop has read the release and called go(): with a reason, the hop is not to run, and
+    every render is refused with it. `live` is the future of the live manifest the renders are compared with."""
+
+    def __init__(self, params, option_name):
+        self.params, self.option_name = params, option_name
+        self.live = None
         self.review = None
         self.expected = None
         self.before_write = None
+        self._decided = threading.Event()
+        self._stop = None
+
+    def go(self, stop=None):
+        """Let the renders be judged, or with `stop` refuse them all; only the first call counts."""
+        if not self._decided.is_set():
+            self._stop = stop
+            self._decided.set()
 
     def __call__(self, render):
-        self.review = render_review(self.live_manifest, render, self.params, self.option_name)
+        self._decided.wait()
+        if self._stop:
+            return self._stop
+        try:
+            live_manifest = self.live.result()
+        except HelmError as exc:
+            return "reading the release's manifest failed: %s" % exc
+        self.review = render_review(live_manifest, render, self.params, self.option_name)
         if self.review["refusal"]:
             return self.review["refusal"]
         if self.expected is not None and (self.review["paused"], self.review["kept"]) != self.expected:
@@ -593,97 +619,104 @@ def run(module):
     # helm's OpenAPI check runs once per hop where it checks something: in the ordered hop's dry run, else in the
     # upgrade itself
     openapi_check = client_side_openapi_check(params["kube_version"])
+    # The hop's first helm call (the upgrade; in check mode and for an ordered hop, its dry run first) starts beside
+    # its reads of the release: helm loads and renders the chart meanwhile, and its render waits in the gate until
+    # the reads have decided whether the hop runs at all.
+    dry_run_first = module.check_mode or ordered
     with PrivateValuesFile(params["values"]) as values_file:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            reading = pool.submit(read_release, helm, release, namespace)
-            live = pool.submit(helm.get_manifest, release, namespace)
-            try:
-                history, user_values = reading.result()
-                if history is None:
-                    fail("the release does not exist; this module upgrades existing releases only")
-                state = hop_state(history, user_values, params["chart_version"], params["values"])
-            except HelmError as exc:
-                fail(str(exc))
-            if state["refusal"]:
-                fail(state["refusal"])
-
-            values_before = state["user_values"]
-            values_after = merge_values(values_before, params["values"])
-            result = dict(
-                changed=False,
-                revision_before=state["revision"],
-                revision_after=state["revision"],
-                started=time.time(),
-                values_before=redact_values(values_before, params["secret_values"]),
-                values_after=redact_values(values_after, params["secret_values"]),
-            )
-            result["command"] = [helm_path] + upgrade_arguments(
-                values_file="<private values file>", openapi_check=openapi_check and not ordered, **upgrade) + [
-                "--post-renderer", "<the render gate>"]
-            if state["applied"]:
-                module.exit_json(**result)
-            try:
-                live_manifest = live.result()
-            except HelmError as exc:
-                fail("reading the release's manifest failed, nothing was changed: %s" % exc)
-
-        guard = RenderGuard(params, live_manifest, names("allow_statefulset_removal"))
+        guard = RenderGuard(params, names("allow_statefulset_removal"))
         with RenderGate(os.path.dirname(values_file), guard, helm_version) as gate:
-            # Every render helm would apply passes the gate first. A dry run through it comes first in check mode (the
-            # plan), and for an ordered hop, whose pauses must come after helm's own checks of the render passed
-            # and before helm writes. Any other hop is checked inside its one helm upgrade.
-            if module.check_mode or ordered:
+            with ThreadPoolExecutor(max_workers=3) as pool:
                 try:
-                    helm.upgrade(values_file=values_file, dry_run=True, openapi_check=openapi_check, gate=gate,
-                                 **upgrade)
-                except HelmError as exc:
-                    if guard.review:
-                        record_review(module, params, result, guard.review, values_before, values_after, target)
-                    if gate.refusal is not None:
-                        fail("%s; %s" % (gate.refusal, unchanged), **result)
-                    fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
+                    reading = pool.submit(read_release, helm, release, namespace)
+                    guard.live = pool.submit(helm.get_manifest, release, namespace)
+                    started = time.time()
+                    first = pool.submit(helm.upgrade, values_file=values_file, gate=gate, dry_run=dry_run_first,
+                                        openapi_check=openapi_check, **upgrade)
+                    try:
+                        history, user_values = reading.result()
+                        if history is None:
+                            fail("the release does not exist; this module upgrades existing releases only")
+                        state = hop_state(history, user_values, params["chart_version"], params["values"])
+                    except HelmError as exc:
+                        fail(str(exc))
+                    if state["refusal"]:
+                        fail(state["refusal"])
+
+                    values_before = state["user_values"]
+                    values_after = merge_values(values_before, params["values"])
+                    result = dict(
+                        changed=False,
+                        revision_before=state["revision"],
+                        revision_after=state["revision"],
+                        started=started,
+                        values_before=redact_values(values_before, params["secret_values"]),
+                        values_after=redact_values(values_after, params["secret_values"]),
+                    )
+                    result["command"] = [helm_path] + upgrade_arguments(
+                        values_file="<private values file>", openapi_check=openapi_check and not ordered,
+                        **upgrade) + ["--post-renderer", "<the render gate>"]
+                    if state["applied"]:
+                        module.exit_json(**result)
+                    kube = None
+
+                    def renew_lock():
+                        """None, or why helm must not write: the lock is no longer this run's."""
+                        try:
+                            renewed = renew(params, params["renew_lock"], kube)
+                        except LockLost as exc:
+                            return "lost the upgrade lock before helm upgrade: %s" % exc
+                        result["lock"] = dict((key, renewed[key]) for key in ("lease", "holder", "expires"))
+                        return None
+
+                    if params["renew_lock"] and not dry_run_first:
+                        kube = connect(params, fail)
+                        guard.before_write = renew_lock   # in the gate, once the render guard let the render through
+                    guard.go()
+                finally:
+                    guard.go("the hop stopped before helm could write")   # no-op once the hop went on
+                if dry_run_first:
+                    try:
+                        first.result()
+                    except HelmError as exc:
+                        if guard.review:
+                            record_review(module, params, result, guard.review, values_before, values_after, target)
+                        if gate.refusal is not None:
+                            fail("%s; nothing was changed" % gate.refusal, **result)
+                        fail("rendering the hop on the server failed, nothing was changed: %s" % exc)
+                    result["changed"] = True
+                    record_review(module, params, result, guard.review, values_before, values_after, target)
+                    if module.check_mode:
+                        module.exit_json(**result)
+
+                pauser = None
+                if ordered:
+                    kube = connect(params, fail)
+                    lost = renew_lock() if params["renew_lock"] else None
+                    if lost:
+                        fail(lost + "; nothing was changed", **result)
+                    review = guard.review
+                    if review["paused"] or review["kept"]:
+                        pauser = Pauser(params, kube, review["paused"], review["kept"], fail)
+                        pauser.pause()
+                    guard.expected = (review["paused"], review["kept"])
+
+                def fail_upgrade(msg, **extra):
+                    if not ordered and guard.review:   # what the gate saw of the render helm was to apply
+                        record_review(module, params, extra, guard.review, values_before, values_after, target)
+                    (pauser.fail if pauser else fail)(msg, **extra)
+
                 result["changed"] = True
-                record_review(module, params, result, guard.review, values_before, values_after, target)
-                if module.check_mode:
-                    module.exit_json(**result)
-            kube = connect(params, fail) if ordered or params["renew_lock"] else None
-
-            def renew_lock():
-                """None, or why helm must not write: the lock is no longer this run's."""
+                if dry_run_first:
+                    result["started"] = time.time()
+                renders = 0 if not dry_run_first else gate.renders
                 try:
-                    renewed = renew(params, params["renew_lock"], kube)
-                except LockLost as exc:
-                    return "lost the upgrade lock before helm upgrade: %s" % exc
-                result["lock"] = dict((key, renewed[key]) for key in ("lease", "holder", "expires"))
-                return None
-
-            pauser = None
-            if ordered:
-                lost = renew_lock() if params["renew_lock"] else None
-                if lost:
-                    fail(lost + "; nothing was changed", **result)
-                review = guard.review
-                if review["paused"] or review["kept"]:
-                    pauser = Pauser(params, kube, review["paused"], review["kept"], fail)
-                    pauser.pause()
-                guard.expected = (review["paused"], review["kept"])
-            elif params["renew_lock"]:
-                guard.before_write = renew_lock
-
-            def fail_upgrade(msg, **extra):
-                if not ordered and guard.review:   # what the gate saw of the render helm was to apply
-                    record_review(module, params, extra, guard.review, values_before, values_after, target)
-                (pauser.fail if pauser else fail)(msg, **extra)
-
-            result["changed"] = True
-            result["started"] = time.time()
-            renders = gate.renders
-            try:
-                result["revision_after"] = apply_with_retries(
-                    helm, values_file, dict(upgrade, openapi_check=openapi_check and not ordered), params,
-                    fail_upgrade, result, gate, "helm changed nothing" if pauser else "nothing was changed")
-            except HelmError as exc:   # a read after a failed upgrade failed too
-                fail_upgrade("helm upgrade failed: %s" % exc, **result)
+                    result["revision_after"] = apply_with_retries(
+                        helm, values_file, dict(upgrade, openapi_check=openapi_check and not ordered), params,
+                        fail_upgrade, result, gate, "helm changed nothing" if pauser else "nothing was changed",
+                        None if dry_run_first else (first, 0))
+                except HelmError as exc:   # a read after a failed upgrade failed too
+                    fail_upgrade("helm upgrade failed: %s" % exc, **result)
         if gate.renders == renders:   # a helm that ignores --post-renderer; the supported ones (3.14 and later) do not
             module.warn("%s: helm upgrade applied the hop without passing its render through the render gate "
                         "(%s): check the helm binary" % (target, helm_path))

@@ -520,6 +520,38 @@ def test_hop_already_applied_changes_nothing(monkeypatch, capsys):
     assert result["values_after"] == result["values_before"]
 
 
+@pytest.mark.parametrize("ordered", [False, True], ids=["all-at-once", "ordered"])
+def test_the_first_helm_call_starts_beside_the_reads_and_its_render_waits_for_them(monkeypatch, capsys, ordered):
+    """helm renders while the release is read; the render is judged only once the reads have decided that the hop
+    runs. A history read that waited for the helm call to start would time out if helm waited for the reads."""
+    helm = hop_setup(monkeypatch)
+    monkeypatch.setattr(milvus_helm_hop, "Kube", FakeKube().bind)
+    started, seen = threading.Event(), []
+    history = helm.history
+
+    def slow_history(*args, **kwargs):
+        seen.append(("helm started", started.wait(10)))
+        return history(*args, **kwargs)
+    helm.history = slow_history
+
+    def on_upgrade(kwargs):
+        started.set()
+        seen.append(("upgrade", kwargs.get("dry_run", False)))
+    helm.on_upgrade = on_upgrade
+    review = milvus_helm_hop.render_review
+
+    def judged(*args, **kwargs):
+        seen.append(("judged after the reads", helm.calls.count(("history", "rel", "milvus")) >= 1))
+        return review(*args, **kwargs)
+    monkeypatch.setattr(milvus_helm_hop, "render_review", judged)
+    result, out = run_module(milvus_helm_hop, dict(HOP_ARGS, rollout_order=["mixcoord", "proxy"] if ordered else []),
+                             capsys)
+    assert not result.get("failed"), result.get("msg")
+    assert seen[:2] in ([("upgrade", ordered), ("helm started", True)], [("helm started", True), ("upgrade", ordered)])
+    assert ("judged after the reads", True) in seen and ("judged after the reads", False) not in seen
+    assert len(helm.real_upgrades) == 1
+
+
 def test_a_hop_without_order_writes_with_one_helm_upgrade_whose_render_its_gate_checked(monkeypatch, capsys):
     """No dry run of its own: the render guard checks the render of the upgrade itself, through helm's
     post-renderer, and helm writes only what it let through."""
@@ -986,9 +1018,11 @@ def test_a_helm_that_applies_without_running_the_gate_is_warned_about(monkeypatc
             kwargs.pop("gate")
         return upgrade(**kwargs)
     helm.upgrade = without_post_renderer
+    warned = []   # (ansible-core keeps module warnings in process-wide state that other test files change)
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, warning, **kwargs: warned.append(warning))
     result, out = run_module(milvus_helm_hop, args, capsys)
     assert not result.get("failed"), result.get("msg")
-    assert "without passing its render through the render gate" in json.dumps(result.get("warnings")), result.get("warnings")
+    assert any("without passing its render through the render gate" in warning for warning in warned), warned
 
 
 # -- milvus_wait_ready ------------------------------------------------------------------------
